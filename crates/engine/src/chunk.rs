@@ -1,0 +1,372 @@
+//! Chunking: normalized text → pieces (sentences, at most [`MAX_PIECE_CHARS`]) → phonemes →
+//! token chunks the model can take.
+//!
+//! Kokoro accepts at most 510 tokens, and ONNX Runtime's memory grows with input length
+//! (509 tokens ≈ 820 MB RSS), so chunks aim at 100–200 tokens. Chunks break at sentence ends
+//! first, then after clause punctuation, then between words; never inside a word unless a
+//! single "word" is longer than a chunk. The first chunk can have its own, smaller limit so a
+//! player starts speaking early ([`ChunkPolicy::first_max_tokens`]).
+//!
+//! The planner is lazy: it phonemizes only as far as the next chunk needs, so a 1 MB text
+//! starts as fast as a sentence.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::phonemize::{MAX_WORD_CHARS, Phonemizer};
+use crate::vocab;
+use crate::voices::Dialect;
+
+/// Longest piece of text handed to the G2P at once; longer sentences are cut at clauses/words.
+pub const MAX_PIECE_CHARS: usize = 400;
+
+/// How text is cut into model inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChunkPolicy {
+    /// Token limit for the first chunk (smaller = earlier first audio).
+    pub first_max_tokens: usize,
+    /// Token limit for every later chunk (at most 510).
+    pub max_tokens: usize,
+}
+
+impl Default for ChunkPolicy {
+    /// 200 tokens throughout: good prosody, bounded memory.
+    fn default() -> Self {
+        Self {
+            first_max_tokens: 200,
+            max_tokens: 200,
+        }
+    }
+}
+
+impl ChunkPolicy {
+    /// The same policy with limits clamped to what the model accepts (1..=510).
+    pub fn clamped(self) -> Self {
+        let clamp = |n: usize| n.clamp(1, vocab::MAX_TOKENS);
+        Self {
+            first_max_tokens: clamp(self.first_max_tokens),
+            max_tokens: clamp(self.max_tokens),
+        }
+    }
+}
+
+/// One model input.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Chunk {
+    /// Position in the plan, from 0.
+    pub index: usize,
+    /// The phonemes the model will read.
+    pub phonemes: String,
+    /// Their token ids (unpadded).
+    pub tokens: Vec<i64>,
+    /// Byte range of the normalized text this chunk covers (sentence granularity: a sentence
+    /// split across chunks gives each part the whole sentence's range).
+    pub text_range: Range<usize>,
+}
+
+/// A stretch of phonemes with the text it came from.
+#[derive(Debug)]
+struct Segment {
+    phonemes: String,
+    tokens: usize,
+    text_range: Range<usize>,
+}
+
+/// Lazily turns normalized text into [`Chunk`]s.
+pub struct Planner<'a> {
+    phonemizer: &'a Phonemizer,
+    dialect: Dialect,
+    policy: ChunkPolicy,
+    text: String,
+    pieces: std::vec::IntoIter<Range<usize>>,
+    pending: VecDeque<Segment>,
+    next_index: usize,
+}
+
+impl<'a> Planner<'a> {
+    /// Plans `normalized` text (see [`crate::normalize`]) for a voice of `dialect`.
+    pub fn new(
+        phonemizer: &'a Phonemizer,
+        normalized: String,
+        dialect: Dialect,
+        policy: ChunkPolicy,
+    ) -> Self {
+        let pieces = pieces(&normalized);
+        Self {
+            phonemizer,
+            dialect,
+            policy: policy.clamped(),
+            text: normalized,
+            pieces: pieces.into_iter(),
+            pending: VecDeque::new(),
+            next_index: 0,
+        }
+    }
+
+    /// The normalized text being planned.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Makes sure at least one segment is pending, phonemizing the next piece(s).
+    fn fill(&mut self) -> bool {
+        while self.pending.is_empty() {
+            let Some(range) = self.pieces.next() else {
+                return false;
+            };
+            let phonemes = self
+                .phonemizer
+                .phonemize(&self.text[range.clone()], self.dialect);
+            let tokens = vocab::count(&phonemes);
+            if tokens == 0 {
+                tracing::debug!(text = %&self.text[range], "nothing speakable in this piece");
+                continue;
+            }
+            self.pending.push_back(Segment {
+                phonemes,
+                tokens,
+                text_range: range,
+            });
+        }
+        true
+    }
+}
+
+impl Iterator for Planner<'_> {
+    type Item = Chunk;
+
+    fn next(&mut self) -> Option<Chunk> {
+        let limit = if self.next_index == 0 {
+            self.policy.first_max_tokens
+        } else {
+            self.policy.max_tokens
+        };
+        if !self.fill() {
+            return None;
+        }
+        let mut phonemes = String::new();
+        let mut tokens = 0usize;
+        let mut text_range: Option<Range<usize>> = None;
+        while let Some(seg) = self.pending.pop_front() {
+            let joint = usize::from(!phonemes.is_empty());
+            if tokens + joint + seg.tokens > limit {
+                if tokens == 0 {
+                    // The segment alone is over the limit: cut it at the best boundary.
+                    let (head, tail) = split_phonemes(&seg.phonemes, limit);
+                    let tail = tail.to_string();
+                    phonemes.push_str(head.trim_end());
+                    tokens = vocab::count(&phonemes);
+                    text_range = Some(seg.text_range.clone());
+                    let tail_tokens = vocab::count(&tail);
+                    if tail_tokens > 0 {
+                        let text_range = seg.text_range;
+                        self.pending.push_front(Segment {
+                            phonemes: tail,
+                            tokens: tail_tokens,
+                            text_range,
+                        });
+                    }
+                } else {
+                    self.pending.push_front(seg);
+                }
+                break;
+            }
+            if joint == 1 {
+                phonemes.push(' ');
+            }
+            phonemes.push_str(&seg.phonemes);
+            tokens += joint + seg.tokens;
+            text_range = Some(match text_range {
+                Some(r) => r.start..seg.text_range.end,
+                None => seg.text_range,
+            });
+            if !self.fill() {
+                break;
+            }
+        }
+        let index = self.next_index;
+        self.next_index += 1;
+        let tokens_ids = vocab::tokenize(&phonemes);
+        debug_assert_eq!(tokens_ids.len(), tokens);
+        Some(Chunk {
+            index,
+            phonemes,
+            tokens: tokens_ids,
+            text_range: text_range.unwrap_or(0..0),
+        })
+    }
+}
+
+/// Cuts a phoneme string so the head has at most `limit` tokens, preferring (in order) a cut
+/// after sentence punctuation, after clause punctuation, at a space, and only then anywhere.
+/// Returns (head, tail); the tail starts at the next non-space character.
+pub fn split_phonemes(phonemes: &str, limit: usize) -> (&str, &str) {
+    let mut best_sentence = None;
+    let mut best_clause = None;
+    let mut best_space = None;
+    let mut hard = phonemes.len();
+    let mut count = 0usize;
+    let mut prev: Option<char> = None;
+    for (i, c) in phonemes.char_indices() {
+        if c == ' ' {
+            match prev {
+                Some('.' | '!' | '?' | '…') => best_sentence = Some(i),
+                Some(',' | ';' | ':' | '—') => best_clause = Some(i),
+                _ => best_space = Some(i),
+            }
+        }
+        if vocab::token_id(c).is_some() {
+            count += 1;
+            if count > limit {
+                hard = i;
+                break;
+            }
+        }
+        prev = Some(c);
+    }
+    if count <= limit {
+        return (phonemes, "");
+    }
+    let cut = best_sentence.or(best_clause).or(best_space).unwrap_or(hard);
+    let cut = if cut == 0 { hard } else { cut };
+    (&phonemes[..cut], phonemes[cut..].trim_start())
+}
+
+/// Splits normalized text into pieces for the G2P: sentences (Unicode sentence boundaries, plus
+/// every line break), each at most [`MAX_PIECE_CHARS`] (longer ones are cut after clause
+/// punctuation or between words). Words longer than [`MAX_WORD_CHARS`] are left out.
+pub fn pieces(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    for (line_start, line) in line_ranges(text) {
+        for (start, sentence) in line.split_sentence_bound_indices() {
+            let start = line_start + start;
+            cut_long(text, start..start + sentence.len(), &mut out);
+        }
+    }
+    out
+}
+
+fn line_ranges(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut offset = 0;
+    text.split_inclusive('\n').map(move |line| {
+        let start = offset;
+        offset += line.len();
+        (start, line)
+    })
+}
+
+/// Pushes `range` (trimmed) onto `out`, cut into pieces of at most MAX_PIECE_CHARS, with
+/// over-long words removed.
+fn cut_long(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
+    let mut start = range.start;
+    let end = range.end;
+    while start < end {
+        // Skip leading whitespace and unsayable over-long words.
+        let rest = &text[start..end];
+        let trimmed = rest.trim_start();
+        start += rest.len() - trimmed.len();
+        if trimmed.is_empty() {
+            return;
+        }
+        let word_len = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+        if trimmed[..word_len].chars().take(MAX_WORD_CHARS + 1).count() > MAX_WORD_CHARS {
+            tracing::debug!(chars = word_len, "over-long word skipped");
+            start += word_len;
+            continue;
+        }
+        let piece_end = piece_end(text, start, end);
+        let piece = text[start..piece_end].trim_end();
+        if !piece.is_empty() {
+            out.push(start..start + piece.len());
+        }
+        start = piece_end;
+    }
+}
+
+/// Where the piece starting at `start` should end: `end` if it is short enough, else after the
+/// last clause punctuation (or space) within [`MAX_PIECE_CHARS`]; always before a word too long
+/// to say, so that `cut_long` skips it on its own.
+fn piece_end(text: &str, start: usize, end: usize) -> usize {
+    let slice = &text[start..end];
+    let (mut clause, mut space, mut prev) = (None, None, None);
+    for (n, (i, c)) in slice.char_indices().enumerate() {
+        if n == MAX_PIECE_CHARS {
+            return start + clause.or(space).unwrap_or(i);
+        }
+        if c.is_whitespace() && i > 0 {
+            let next = slice[i + c.len_utf8()..]
+                .split(char::is_whitespace)
+                .next()
+                .unwrap_or("");
+            if next.chars().take(MAX_WORD_CHARS + 1).count() > MAX_WORD_CHARS {
+                return start + i;
+            }
+            if matches!(prev, Some(',' | ';' | ':' | '—' | '.' | '!' | '?')) {
+                clause = Some(i);
+            }
+            space = Some(i);
+        }
+        prev = Some(c);
+    }
+    end
+}
+
+/// The whole plan at once (for inspection and tests; synthesis uses the lazy [`Planner`]).
+pub fn plan(
+    phonemizer: &Phonemizer,
+    normalized: String,
+    dialect: Dialect,
+    policy: ChunkPolicy,
+) -> Vec<Chunk> {
+    Planner::new(phonemizer, normalized, dialect, policy).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_prefers_sentence_then_clause_then_space() {
+        let p = "ab. cd, ef gh";
+        assert_eq!(split_phonemes(p, 10), ("ab. cd,", "ef gh"));
+        assert_eq!(split_phonemes(p, 5), ("ab.", "cd, ef gh"));
+        assert_eq!(
+            split_phonemes("abcdef", 3),
+            ("abc", "def"),
+            "hard cut when no boundary"
+        );
+        assert_eq!(split_phonemes("abc", 3), ("abc", ""), "fits");
+    }
+
+    #[test]
+    fn pieces_follow_sentences_and_lines() {
+        let text = "One two. Three four!\nFive";
+        let got: Vec<&str> = pieces(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(got, vec!["One two.", "Three four!", "Five"]);
+    }
+
+    #[test]
+    fn long_sentences_are_cut_and_monster_words_skipped() {
+        let long = "word, ".repeat(200);
+        for r in pieces(&long) {
+            assert!(
+                long[r].chars().count() <= MAX_PIECE_CHARS,
+                "piece within limit"
+            );
+        }
+        let monster = format!("Hello {} world.", "x".repeat(10_000));
+        let got: Vec<&str> = pieces(&monster).into_iter().map(|r| &monster[r]).collect();
+        assert_eq!(
+            got,
+            vec!["Hello", "world."],
+            "the 10,000-char word is skipped"
+        );
+    }
+
+    #[test]
+    fn no_pieces_from_blank_text() {
+        assert!(pieces(" \n\t ").is_empty());
+    }
+}
