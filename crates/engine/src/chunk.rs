@@ -199,23 +199,24 @@ impl Iterator for Planner<'_> {
     }
 }
 
-/// Cuts a phoneme string so the head has at most `limit` tokens, preferring (in order) a cut
-/// after sentence punctuation, after clause punctuation, at a space, and only then anywhere.
-/// Returns (head, tail); the tail starts at the next non-space character.
+/// Cuts a phoneme string so the head has at most `limit` tokens, at the most natural boundary
+/// that keeps at least half the limit: after sentence punctuation, else after clause
+/// punctuation, else at a space; failing all of those, the latest boundary of any kind, and only
+/// then anywhere. Returns (head, tail); the tail starts at the next non-space character.
 pub fn split_phonemes(phonemes: &str, limit: usize) -> (&str, &str) {
-    let mut best_sentence = None;
-    let mut best_clause = None;
-    let mut best_space = None;
+    // Latest boundary of each kind: (byte index of the space, tokens before it).
+    let (mut sentence, mut clause, mut space) = (None, None, None);
     let mut hard = phonemes.len();
     let mut count = 0usize;
     let mut prev: Option<char> = None;
     for (i, c) in phonemes.char_indices() {
-        if c == ' ' {
-            match prev {
-                Some('.' | '!' | '?' | '…') => best_sentence = Some(i),
-                Some(',' | ';' | ':' | '—') => best_clause = Some(i),
-                _ => best_space = Some(i),
-            }
+        if c == ' ' && i > 0 {
+            let slot = match prev {
+                Some('.' | '!' | '?' | '…') => &mut sentence,
+                Some(',' | ';' | ':' | '—') => &mut clause,
+                _ => &mut space,
+            };
+            *slot = Some((i, count));
         }
         if vocab::token_id(c).is_some() {
             count += 1;
@@ -229,8 +230,12 @@ pub fn split_phonemes(phonemes: &str, limit: usize) -> (&str, &str) {
     if count <= limit {
         return (phonemes, "");
     }
-    let cut = best_sentence.or(best_clause).or(best_space).unwrap_or(hard);
-    let cut = if cut == 0 { hard } else { cut };
+    let long_enough = |b: &Option<(usize, usize)>| b.filter(|&(_, n)| n * 2 >= limit);
+    let cut = long_enough(&sentence)
+        .or(long_enough(&clause))
+        .or(long_enough(&space))
+        .or([sentence, clause, space].into_iter().flatten().max())
+        .map_or(hard, |(i, _)| i);
     (&phonemes[..cut], phonemes[cut..].trim_start())
 }
 
