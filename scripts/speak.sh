@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README command 1: build Utter, fetch whatever assets are missing, then speak a sample
+# sentence (or, where there is no audio output yet, write it to a WAV and say where).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/prereqs.sh
+cargo build --release --quiet -p utter-cli
+./target/release/utter setup
+text="${*:-Hello! I'm Utter. I read whatever you select, on your own machine, in a natural voice.}"
+./target/release/utter say "$text"
