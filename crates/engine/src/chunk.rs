@@ -23,12 +23,15 @@ use crate::voices::Dialect;
 pub const MAX_PIECE_CHARS: usize = 400;
 
 /// How text is cut into model inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChunkPolicy {
     /// Token limit for the first chunk (smaller = earlier first audio).
     pub first_max_tokens: usize,
     /// Token limit for every later chunk (at most 510).
     pub max_tokens: usize,
+    /// Each chunk's limit is the previous one's times this (until `max_tokens`), so a short
+    /// first chunk is followed by chunks that grow while the audio buffered ahead grows.
+    pub growth: f32,
 }
 
 impl Default for ChunkPolicy {
@@ -37,6 +40,7 @@ impl Default for ChunkPolicy {
         Self {
             first_max_tokens: 200,
             max_tokens: 200,
+            growth: 1.0,
         }
     }
 }
@@ -48,7 +52,31 @@ impl ChunkPolicy {
         Self {
             first_max_tokens: clamp(self.first_max_tokens),
             max_tokens: clamp(self.max_tokens),
+            growth: if self.growth.is_finite() {
+                self.growth.clamp(1.0, 10.0)
+            } else {
+                1.0
+            },
         }
+    }
+
+    /// For a player: a first chunk of about the first clause or few words, then chunks growing
+    /// by half each time up to 200 tokens, so synthesis stays ahead of playback.
+    pub fn streaming() -> Self {
+        Self {
+            first_max_tokens: 32,
+            max_tokens: 200,
+            growth: 1.5,
+        }
+    }
+
+    /// The token limit of chunk `index`.
+    pub fn limit(&self, index: usize) -> usize {
+        let grown = self.first_max_tokens as f32 * self.growth.powi(index.min(64) as i32);
+        (grown as usize).clamp(
+            self.first_max_tokens.min(self.max_tokens),
+            self.max_tokens.max(1),
+        )
     }
 }
 
@@ -83,6 +111,7 @@ pub struct Planner<'a> {
     pieces: std::vec::IntoIter<Range<usize>>,
     pending: VecDeque<Segment>,
     next_index: usize,
+    next_limit: Option<usize>,
 }
 
 impl<'a> Planner<'a> {
@@ -93,7 +122,20 @@ impl<'a> Planner<'a> {
         dialect: Dialect,
         policy: ChunkPolicy,
     ) -> Self {
-        let pieces = pieces(&normalized);
+        Self::starting_at(phonemizer, normalized, dialect, policy, 0)
+    }
+
+    /// Like [`Planner::new`], but skips the pieces that start before byte `offset` (so reading
+    /// resumes at the first sentence piece at or after it).
+    pub fn starting_at(
+        phonemizer: &'a Phonemizer,
+        normalized: String,
+        dialect: Dialect,
+        policy: ChunkPolicy,
+        offset: usize,
+    ) -> Self {
+        let mut pieces = pieces(&normalized);
+        pieces.retain(|r| r.start >= offset);
         Self {
             phonemizer,
             dialect,
@@ -102,7 +144,15 @@ impl<'a> Planner<'a> {
             pieces: pieces.into_iter(),
             pending: VecDeque::new(),
             next_index: 0,
+            next_limit: None,
         }
+    }
+
+    /// Overrides the token limit of the next chunk only (clamped to the policy's bounds): the
+    /// engine sizes chunks by how much audio is buffered ahead of the listener.
+    pub fn set_next_limit(&mut self, tokens: usize) {
+        let low = self.policy.first_max_tokens.min(self.policy.max_tokens);
+        self.next_limit = Some(tokens.clamp(low, self.policy.max_tokens));
     }
 
     /// The normalized text being planned.
@@ -138,11 +188,10 @@ impl Iterator for Planner<'_> {
     type Item = Chunk;
 
     fn next(&mut self) -> Option<Chunk> {
-        let limit = if self.next_index == 0 {
-            self.policy.first_max_tokens
-        } else {
-            self.policy.max_tokens
-        };
+        let limit = self
+            .next_limit
+            .take()
+            .unwrap_or_else(|| self.policy.limit(self.next_index));
         if !self.fill() {
             return None;
         }
@@ -368,6 +417,14 @@ mod tests {
             vec!["Hello", "world."],
             "the 10,000-char word is skipped"
         );
+    }
+
+    #[test]
+    fn streaming_limits_grow_to_the_maximum() {
+        let p = ChunkPolicy::streaming();
+        let limits: Vec<usize> = (0..8).map(|i| p.limit(i)).collect();
+        assert_eq!(limits, vec![32, 48, 72, 108, 162, 200, 200, 200]);
+        assert_eq!(ChunkPolicy::default().limit(5), 200, "no growth by default");
     }
 
     #[test]

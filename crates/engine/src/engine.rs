@@ -7,7 +7,7 @@
 //! engine takes the next job at once.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ort::session::RunOptions;
 
 use crate::chunk::{ChunkPolicy, Planner};
-use crate::model::{self, KokoroModel, SessionConfig};
+use crate::model::{self, KokoroModel, SAMPLE_RATE, SessionConfig};
 use crate::phonemize::Phonemizer;
 use crate::voices::{Dialect, VoiceBank, VoiceInfo, VoicePack};
 use crate::{EngineError, normalize};
@@ -100,6 +100,9 @@ pub struct SynthRequest {
     pub speed: f32,
     /// How the text is cut into model inputs.
     pub policy: ChunkPolicy,
+    /// Start reading at this byte offset of the *normalized* text (snapped forward to the next
+    /// sentence piece); 0 reads everything. Used to skip sentences.
+    pub start_at: usize,
 }
 
 impl SynthRequest {
@@ -110,6 +113,7 @@ impl SynthRequest {
             voice: DEFAULT_VOICE.to_string(),
             speed: 1.0,
             policy: ChunkPolicy::default(),
+            start_at: 0,
         }
     }
 }
@@ -125,6 +129,8 @@ pub struct AudioChunk {
     pub phonemes: String,
     /// Bytes of normalized text covered so far (for progress), out of `text_len`.
     pub text_done: usize,
+    /// The normalized text this chunk speaks (byte range; see [`AudioChunk::text_done`]).
+    pub text_range: std::ops::Range<usize>,
     /// Length of the normalized text.
     pub text_len: usize,
     /// Inference time for this chunk.
@@ -152,16 +158,29 @@ pub struct CancelHandle(Arc<CancelInner>);
 
 struct CancelInner {
     cancelled: AtomicBool,
+    /// Speaking rate as f32 bits; read before each chunk, so a change applies from the next one.
+    speed: AtomicU32,
     run: RunOptions,
 }
 
 impl CancelHandle {
-    fn new() -> Result<Self, EngineError> {
+    fn new(speed: f32) -> Result<Self, EngineError> {
         let run = RunOptions::new().map_err(EngineError::Inference)?;
         Ok(Self(Arc::new(CancelInner {
             cancelled: AtomicBool::new(false),
+            speed: AtomicU32::new(speed.to_bits()),
             run,
         })))
+    }
+
+    /// Changes the speaking rate from the next chunk on (clamped to 0.5–2.0).
+    pub fn set_speed(&self, speed: f32) {
+        let speed = speed.clamp(*SPEED_RANGE.start(), *SPEED_RANGE.end());
+        self.0.speed.store(speed.to_bits(), Ordering::SeqCst);
+    }
+
+    fn speed(&self) -> f32 {
+        f32::from_bits(self.0.speed.load(Ordering::SeqCst))
     }
 
     /// Stops the synthesis: the run in progress is terminated, no further chunk is produced.
@@ -236,12 +255,16 @@ impl Drop for Synthesis {
 struct Job {
     text: String,
     pack: Arc<VoicePack>,
-    speed: f32,
+    start_at: usize,
     policy: ChunkPolicy,
     cancel: CancelHandle,
     submitted: Instant,
-    out: mpsc::Sender<Result<AudioChunk, EngineError>>,
+    out: mpsc::SyncSender<Result<AudioChunk, EngineError>>,
 }
+
+/// How many finished chunks may wait unread: the engine synthesizes ahead of the reader by
+/// this much and then waits, so a long text never piles up in memory.
+pub const LOOKAHEAD_CHUNKS: usize = 2;
 
 /// The resident TTS engine. Cheap to query from any thread; synthesis runs on its own thread.
 pub struct Engine {
@@ -385,12 +408,12 @@ impl Engine {
         if let EngineState::Failed(e) = self.state() {
             return Err(EngineError::Failed(e));
         }
-        let (out, chunks) = mpsc::channel();
-        let cancel = CancelHandle::new()?;
+        let (out, chunks) = mpsc::sync_channel(LOOKAHEAD_CHUNKS);
+        let cancel = CancelHandle::new(request.speed)?;
         let job = Job {
             text: request.text,
             pack,
-            speed: request.speed,
+            start_at: request.start_at,
             policy: request.policy,
             cancel: cancel.clone(),
             submitted,
@@ -515,40 +538,133 @@ fn warm_up(model: &mut KokoroModel, voices: &VoiceBank, phonemizer: &Phonemizer)
 fn run_job(model: &mut KokoroModel, phonemizer: &Phonemizer, job: Job) {
     let normalized = normalize::normalize(&job.text);
     let text_len = normalized.len();
-    let planner = Planner::new(phonemizer, normalized, job.pack.dialect, job.policy);
+    let mut planner = Planner::starting_at(
+        phonemizer,
+        normalized,
+        job.pack.dialect,
+        job.policy,
+        job.start_at,
+    );
+    let mut pace = Pace::default();
     let mut produced = 0usize;
-    for chunk in planner {
+    while let Some(chunk) = planner.next() {
         if job.cancel.is_cancelled() {
             return;
         }
         let started = Instant::now();
-        let result = model.run(
-            &chunk.tokens,
-            job.pack.style(chunk.tokens.len()),
-            job.speed,
-            &job.cancel.0.run,
-        );
+        let style = job.pack.style(chunk.tokens.len());
+        let result = model.run(&chunk.tokens, style, job.cancel.speed(), &job.cancel.0.run);
         if job.cancel.is_cancelled() {
             return;
+        }
+        if let Ok(samples) = &result {
+            pace.record(chunk.tokens.len(), samples, started.elapsed());
+            let next = pace.affordable_tokens().filter(|_| job.policy.growth > 1.0);
+            if let Some(tokens) = next {
+                planner.set_next_limit(tokens);
+            }
+            tracing::debug!(
+                chunk = chunk.index,
+                tokens = chunk.tokens.len(),
+                audio_s = samples.len() as f32 / SAMPLE_RATE as f32,
+                synth_ms = started.elapsed().as_millis() as u64,
+                next_limit = ?next,
+                "chunk synthesized"
+            );
         }
         let message = result.map(|samples| AudioChunk {
             index: chunk.index,
             samples,
             phonemes: chunk.phonemes,
             text_done: chunk.text_range.end,
+            text_range: chunk.text_range,
             text_len,
             synth_time: started.elapsed(),
             since_request: job.submitted.elapsed(),
         });
         let failed = message.is_err();
-        if job.out.send(message).is_err() || failed {
-            return; // the caller hung up, or the error ends this utterance
+        if !deliver(&job, message) || failed {
+            return; // the reader hung up or cancelled, or the error ends this utterance
         }
         produced += 1;
     }
     if produced == 0 {
-        let _ = job.out.send(Err(EngineError::EmptyText(
+        let _ = job.out.try_send(Err(EngineError::EmptyText(
             "nothing in the text can be spoken (no words in a supported script)",
         )));
+    }
+}
+
+/// How fast this utterance synthesizes and how far ahead of the listener it is, assuming
+/// playback starts when the first chunk is ready and runs without pause.
+///
+/// A run costs a fixed part plus a part per token (measured here: ~0.55 s + ~32 ms per token on
+/// a slow 2-core box), so synthesis time is fitted as `a + b·tokens` over this utterance's
+/// chunks, and the next chunk gets as many tokens as can be ready before the buffered speech
+/// runs out.
+#[derive(Default)]
+struct Pace {
+    first_ready: Option<Instant>,
+    speech_secs: f64,
+    /// (tokens, synthesis seconds) of each chunk.
+    runs: Vec<(f64, f64)>,
+}
+
+impl Pace {
+    /// Counts a chunk. Only its speech counts as audio: the player trims the silence Kokoro puts
+    /// around each chunk.
+    fn record(&mut self, tokens: usize, samples: &[f32], synth: Duration) {
+        self.first_ready.get_or_insert_with(Instant::now);
+        let loud = |s: &f32| s.abs() > 0.005;
+        let first = samples.iter().position(loud).unwrap_or(0);
+        let last = samples.iter().rposition(loud).map_or(0, |i| i + 1);
+        self.speech_secs += last.saturating_sub(first) as f64 / f64::from(SAMPLE_RATE);
+        self.runs.push((tokens as f64, synth.as_secs_f64()));
+    }
+
+    /// Fixed and per-token synthesis cost: least squares over the runs so far; with one run (or
+    /// runs of one size) its time is split 40% fixed, 60% per token.
+    fn cost_model(&self) -> Option<(f64, f64)> {
+        let n = self.runs.len() as f64;
+        let (sx, sy) = self
+            .runs
+            .iter()
+            .fold((0.0, 0.0), |(x, y), r| (x + r.0, y + r.1));
+        let (mx, my) = (sx / n, sy / n);
+        let sxx: f64 = self.runs.iter().map(|r| (r.0 - mx).powi(2)).sum();
+        let sxy: f64 = self.runs.iter().map(|r| (r.0 - mx) * (r.1 - my)).sum();
+        if sxx > 1.0 && sxy > 0.0 {
+            let b = sxy / sxx;
+            return Some(((my - b * mx).max(0.0), b));
+        }
+        (mx > 0.0).then(|| (0.4 * my, 0.6 * my / mx))
+    }
+
+    /// The largest next chunk that should be ready before the buffered speech runs out (keeping
+    /// a 15% margin), in tokens.
+    fn affordable_tokens(&self) -> Option<usize> {
+        let played = self.first_ready?.elapsed().as_secs_f64();
+        let buffered = (self.speech_secs - played).max(0.0);
+        let (fixed, per_token) = self.cost_model()?;
+        Some(((buffered * 0.85 - fixed) / per_token.max(1e-4)).max(0.0) as usize)
+    }
+}
+
+/// Hands a chunk to the reader, waiting while it is [`LOOKAHEAD_CHUNKS`] behind. False when the
+/// reader is gone or cancelled.
+fn deliver(job: &Job, message: Result<AudioChunk, EngineError>) -> bool {
+    let mut message = message;
+    loop {
+        match job.out.try_send(message) {
+            Ok(()) => return true,
+            Err(mpsc::TrySendError::Disconnected(_)) => return false,
+            Err(mpsc::TrySendError::Full(m)) => {
+                if job.cancel.is_cancelled() {
+                    return false;
+                }
+                message = m;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 }

@@ -39,6 +39,7 @@ fn long_text_streams_chunk_by_chunk_within_the_token_limit() {
     let policy = ChunkPolicy {
         first_max_tokens: 30,
         max_tokens: 150,
+        growth: 1.0,
     };
     let mut request = SynthRequest::new(text);
     request.policy = policy;
