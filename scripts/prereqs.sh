@@ -13,6 +13,8 @@ command -v python3 >/dev/null || pkgs+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || pkgs+=(python3-venv)
 command -v npm >/dev/null || pkgs+=(npm)
+# cpal's ALSA backend links libasound.
+pkg-config --exists alsa 2>/dev/null || pkgs+=(libasound2-dev)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then

@@ -10,10 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use utter_assets::{AssetPaths, IndicatifProgress, Outcome, SetupOptions};
+use utter_audio::PlayerConfig;
+use utter_core::Core;
 use utter_engine::{
     DEFAULT_VOICE, Dialect, Engine, EngineConfig, EngineError, Phonemizer, SAMPLE_RATE,
     SynthRequest, VoiceBank, VoiceInfo,
@@ -52,11 +56,19 @@ enum Command {
         #[arg(short, long, value_name = "FILE.wav")]
         output: PathBuf,
     },
-    /// Speak TEXT (or stdin). Until playback lands, this writes a WAV and says where.
+    /// Speak TEXT (or stdin) through an output device; returns when the speech ends.
     Say {
         #[command(flatten)]
         speech: SpeechArgs,
+        /// Output device name (see `utter devices`; default: the system default).
+        #[arg(long, value_name = "NAME")]
+        device: Option<String>,
+        /// Print the utterance's timing statistics as JSON on stdout when done.
+        #[arg(long)]
+        stats: bool,
     },
+    /// List the audio output devices.
+    Devices,
     /// Print the phonemes for TEXT; without TEXT, one line of phonemes per line of stdin.
     Phonemes {
         /// The text (default: stdin, line by line).
@@ -143,7 +155,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             synth_to_wav(&paths, &text, &speech, &output, true)?;
             Ok(())
         }
-        Command::Say { speech } => say(&paths, &speech),
+        Command::Say {
+            speech,
+            device,
+            stats,
+        } => say(&paths, &speech, device, stats),
+        Command::Devices => devices(),
         Command::Phonemes { text, voice } => phonemes(text, &voice),
         Command::Voices { json } => voices(&paths, json),
     }
@@ -270,15 +287,52 @@ fn synth_to_wav(
     Ok(audio)
 }
 
-fn say(paths: &AssetPaths, speech: &SpeechArgs) -> anyhow::Result<()> {
+fn say(
+    paths: &AssetPaths,
+    speech: &SpeechArgs,
+    device: Option<String>,
+    print_stats: bool,
+) -> anyhow::Result<()> {
     let text = read_text(speech.text.clone())?;
-    let output = std::env::temp_dir().join(format!("utter-say-{}.wav", std::process::id()));
-    synth_to_wav(paths, &text, speech, &output, false)?;
-    println!("{}", output.display());
-    eprintln!(
-        "Playback is not built yet: the speech is in {}.",
-        output.display()
+    utter_assets::check(paths)?;
+    let mut config = EngineConfig::new(
+        paths.model.clone(),
+        paths.voices_dir.clone(),
+        paths.ort_library.clone(),
     );
+    config.warm_up = false; // one-shot use: a warm-up would only add to the wait
+    let core = Arc::new(Core::start(config, PlayerConfig { device })?);
+    core.set_voice(&speech.voice)?;
+    core.set_speed(speech.speed)?;
+    core.engine().wait_ready(Duration::from_secs(300))?;
+    {
+        // Ctrl+C stops the speech at once (the callback goes silent within one buffer).
+        let core = Arc::clone(&core);
+        ctrlc::set_handler(move || core.stop()).context("cannot install the Ctrl+C handler")?;
+    }
+    core.speak(&text)?;
+    while !core.wait_idle(Duration::from_millis(100)) {}
+    if print_stats {
+        println!("{}", serde_json::to_string_pretty(&core.stats())?);
+    }
+    Ok(())
+}
+
+fn devices() -> anyhow::Result<()> {
+    let list = utter_audio::output_devices();
+    if list.is_empty() {
+        anyhow::bail!("no audio output devices found; `utter synth -o speech.wav` writes a file");
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for d in list {
+        writeln!(
+            out,
+            "{}{}",
+            d.name,
+            if d.is_default { "  (default)" } else { "" }
+        )?;
+    }
+    out.flush()?;
     Ok(())
 }
 

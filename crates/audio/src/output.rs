@@ -1,0 +1,178 @@
+//! The audio thread: owns the cpal output stream (streams are not `Send` on every platform), builds
+//! it with the sample format chosen once, rebuilds it when the device fails or the user picks
+//! another, and hands each new stream's ring-buffer producer to the feeder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
+use crossbeam_channel::{Receiver, Sender, select};
+
+use crate::callback::render;
+use crate::shared::Shared;
+use crate::{AudioError, device};
+
+/// Ring buffer length, in seconds of device audio. The feeder keeps it topped up; stop and
+/// pause act in the callback, so its length does not slow them.
+const RING_SECS: f32 = 0.5;
+/// Requested device buffer, in seconds (falls back to the device default if refused).
+const DEVICE_BUFFER_SECS: f32 = 0.01;
+
+/// The format of the stream in use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutputFormat {
+    /// Device name.
+    pub device: String,
+    /// Frames per second.
+    pub rate: u32,
+    /// Channels per frame.
+    pub channels: usize,
+    /// The device's sample format.
+    pub sample_format: String,
+}
+
+/// From the audio thread to the feeder.
+pub(crate) enum OutputEvent {
+    /// A new stream is playing; push into this producer from now on.
+    Ready(rtrb::Producer<f32>, OutputFormat),
+    /// The output is gone and could not be rebuilt.
+    Lost(String),
+}
+
+/// To the audio thread.
+pub(crate) enum OutputCommand {
+    /// Switch to this device (None: follow the system default).
+    UseDevice(Option<String>),
+    /// End the thread.
+    Shutdown,
+}
+
+fn build<T>(
+    device: &cpal::Device,
+    config: StreamConfig,
+    shared: Arc<Shared>,
+    errors: Sender<String>,
+) -> Result<(cpal::Stream, rtrb::Producer<f32>), cpal::Error>
+where
+    T: SizedSample + FromSample<f32>,
+{
+    let channels = usize::from(config.channels);
+    let capacity = (config.sample_rate as f32 * RING_SECS) as usize * channels;
+    let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(capacity.max(1024));
+    let stream = device.build_output_stream::<T, _, _>(
+        config,
+        move |out: &mut [T], _| render(out, &mut consumer, &shared, channels),
+        move |e| {
+            let _ = errors.try_send(e.to_string());
+        },
+        None,
+    )?;
+    Ok((stream, producer))
+}
+
+/// Builds a playing stream on `name` (or the default), in the device's preferred format.
+fn open(
+    name: Option<&str>,
+    shared: &Arc<Shared>,
+    errors: &Sender<String>,
+) -> Result<(cpal::Stream, rtrb::Producer<f32>, OutputFormat), AudioError> {
+    let device = device::find(name)?;
+    let supported = device
+        .default_output_config()
+        .map_err(|e| AudioError::NoDevice { why: e.to_string() })?;
+    let format = supported.sample_format();
+    let mut config = supported.config();
+    let frames = (config.sample_rate as f32 * DEVICE_BUFFER_SECS) as u32;
+    let attempt = |config: StreamConfig| {
+        let (s, e) = (Arc::clone(shared), errors.clone());
+        match format {
+            SampleFormat::F32 => build::<f32>(&device, config, s, e),
+            SampleFormat::I16 => build::<i16>(&device, config, s, e),
+            SampleFormat::U16 => build::<u16>(&device, config, s, e),
+            SampleFormat::I32 => build::<i32>(&device, config, s, e),
+            SampleFormat::F64 => build::<f64>(&device, config, s, e),
+            other => Err(cpal::Error::with_message(
+                cpal::ErrorKind::UnsupportedConfig,
+                format!("sample format {other} is not supported"),
+            )),
+        }
+    };
+    config.buffer_size = cpal::BufferSize::Fixed(frames);
+    let (stream, producer) = match attempt(config) {
+        Ok(built) => built,
+        Err(e) => {
+            tracing::debug!("a {frames}-frame device buffer was refused ({e}); using the default");
+            config.buffer_size = cpal::BufferSize::Default;
+            attempt(config).map_err(|e| AudioError::NoDevice { why: e.to_string() })?
+        }
+    };
+    stream
+        .play()
+        .map_err(|e| AudioError::NoDevice { why: e.to_string() })?;
+    let info = OutputFormat {
+        device: device.to_string(),
+        rate: config.sample_rate,
+        channels: usize::from(config.channels),
+        sample_format: format.to_string(),
+    };
+    tracing::info!(?info, "audio output open");
+    Ok((stream, producer, info))
+}
+
+/// Runs the audio thread. The first open's result goes to `opened` so the player can fail fast.
+pub(crate) fn run(
+    mut name: Option<String>,
+    shared: Arc<Shared>,
+    commands: Receiver<OutputCommand>,
+    events: Sender<OutputEvent>,
+    opened: Sender<Result<OutputFormat, AudioError>>,
+) {
+    let (err_tx, err_rx) = crossbeam_channel::bounded::<String>(4);
+    let mut first = Some(opened);
+    loop {
+        let stream = match open(name.as_deref(), &shared, &err_tx) {
+            Ok((stream, producer, info)) => {
+                if let Some(opened) = first.take() {
+                    let _ = opened.send(Ok(info.clone()));
+                }
+                let _ = events.send(OutputEvent::Ready(producer, info));
+                Some(stream)
+            }
+            Err(e) => {
+                tracing::warn!("audio output unavailable: {e}");
+                if let Some(opened) = first.take() {
+                    let _ = opened.send(Err(e));
+                    return;
+                }
+                let _ = events.send(OutputEvent::Lost(e.to_string()));
+                None
+            }
+        };
+        let followed = device::default_name();
+        // Wait for a reason to rebuild.
+        loop {
+            select! {
+                recv(commands) -> cmd => match cmd {
+                    Ok(OutputCommand::UseDevice(n)) => { name = n; break; }
+                    Ok(OutputCommand::Shutdown) | Err(_) => return,
+                },
+                recv(err_rx) -> err => {
+                    tracing::warn!("audio output failed ({}); reopening", err.unwrap_or_default());
+                    // The chosen device may be gone (unplugged): continue on the default.
+                    if name.as_deref().is_some_and(|n| device::find(Some(n)).is_err()) {
+                        name = None;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                    break;
+                },
+                default(Duration::from_secs(2)) => {
+                    if stream.is_none() || (name.is_none() && device::default_name() != followed) {
+                        break; // retry a lost output, or follow a changed system default
+                    }
+                }
+            }
+        }
+        drop(stream);
+    }
+}

@@ -1,0 +1,481 @@
+//! The player: a feeder thread turns each utterance's chunks into device frames and keeps the
+//! ring buffer topped up, while the audio thread's callback plays them. Stop, pause and volume
+//! act in the callback through atomics, so they take effect within one device buffer.
+
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, never, select};
+
+use crate::AudioError;
+use crate::output::{self, OutputCommand, OutputEvent, OutputFormat};
+use crate::resample::Converter;
+use crate::seams::{self, Boundary};
+use crate::shared::Shared;
+use crate::stats::{StatsHistory, StatsSnapshot, UtteranceStats, ms};
+
+/// One chunk of speech to play.
+#[derive(Debug, Clone)]
+pub struct PcmChunk {
+    /// Position in the utterance, from 0.
+    pub index: usize,
+    /// Mono samples.
+    pub samples: Vec<f32>,
+    /// Their rate (Kokoro: 24 kHz).
+    pub sample_rate: u32,
+    /// What follows this chunk (decides the pause after it).
+    pub boundary: Boundary,
+    /// The text it speaks (for skipping), in the caller's coordinates.
+    pub text_range: Range<usize>,
+    /// How long synthesis took.
+    pub synth_time: Duration,
+    /// Request → this chunk ready.
+    pub ready_after: Duration,
+}
+
+/// An utterance: chunks arrive on `chunks` as they are synthesized; the sender closing ends it.
+#[derive(Debug)]
+pub struct Utterance {
+    /// When the user asked for it (the start of every timing).
+    pub requested: Instant,
+    /// The chunks, in order.
+    pub chunks: Receiver<PcmChunk>,
+}
+
+/// How the player starts.
+#[derive(Debug, Clone, Default)]
+pub struct PlayerConfig {
+    /// Output device name (`None`: the system default, followed when it changes).
+    pub device: Option<String>,
+}
+
+/// Where playback is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Position {
+    /// The chunk playing.
+    pub chunk: usize,
+    /// Its text range.
+    pub text_range: Range<usize>,
+    /// How far into that chunk, 0..1.
+    pub fraction: f32,
+}
+
+enum FeederCommand {
+    Play(Utterance),
+    Stop,
+    Shutdown,
+}
+
+struct Queued {
+    index: usize,
+    text_range: Range<usize>,
+    start_frame: u64,
+    frames: u64,
+}
+
+#[derive(Default)]
+struct Status {
+    output: Option<OutputFormat>,
+    output_error: Option<String>,
+    playing: bool,
+    queued: Vec<Queued>,
+    history: StatsHistory,
+}
+
+/// Streaming speech output. Cheap to call from any thread.
+pub struct Player {
+    shared: Arc<Shared>,
+    status: Arc<Mutex<Status>>,
+    feeder: Sender<FeederCommand>,
+    output: Sender<OutputCommand>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Player {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Player")
+            .field("output", &self.output_format())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Player {
+    /// Opens the output device and starts the audio and feeder threads.
+    pub fn new(config: PlayerConfig) -> Result<Self, AudioError> {
+        let shared = Arc::new(Shared::new());
+        let status = Arc::new(Mutex::new(Status::default()));
+        let (out_cmd_tx, out_cmd_rx) = crossbeam_channel::unbounded();
+        let (out_evt_tx, out_evt_rx) = crossbeam_channel::unbounded();
+        let (opened_tx, opened_rx) = crossbeam_channel::bounded(1);
+        let audio = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("utter-audio".into())
+                .spawn(move || {
+                    output::run(config.device, shared, out_cmd_rx, out_evt_tx, opened_tx)
+                })
+                .map_err(|e| AudioError::NoDevice { why: e.to_string() })?
+        };
+        let format = opened_rx.recv().map_err(|_| AudioError::Stopped)??;
+        lock(&status).output = Some(format);
+        let (feed_tx, feed_rx) = crossbeam_channel::unbounded();
+        let feeder = {
+            let (shared, status) = (Arc::clone(&shared), Arc::clone(&status));
+            std::thread::Builder::new()
+                .name("utter-feeder".into())
+                .spawn(move || Feeder::new(shared, status).run(&feed_rx, &out_evt_rx))
+                .map_err(|e| AudioError::NoDevice { why: e.to_string() })?
+        };
+        Ok(Self {
+            shared,
+            status,
+            feeder: feed_tx,
+            output: out_cmd_tx,
+            threads: vec![audio, feeder],
+        })
+    }
+
+    /// Plays `utterance`, replacing whatever is playing (nothing of the old one plays after).
+    pub fn play(&self, utterance: Utterance) -> Result<(), AudioError> {
+        // Silence the old utterance in the callback at once; the feeder then empties the ring.
+        self.shared.flushing.store(true, Ordering::SeqCst);
+        self.shared.paused.store(false, Ordering::SeqCst);
+        lock(&self.status).playing = true;
+        self.feeder
+            .send(FeederCommand::Play(utterance))
+            .map_err(|_| AudioError::Stopped)
+    }
+
+    /// Stops: silent within one device buffer; queued audio is discarded.
+    pub fn stop(&self) {
+        self.shared.flushing.store(true, Ordering::SeqCst);
+        self.shared.paused.store(false, Ordering::SeqCst);
+        let _ = self.feeder.send(FeederCommand::Stop);
+    }
+
+    /// Pauses (keeps the position) or resumes.
+    pub fn set_paused(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// True while paused.
+    pub fn is_paused(&self) -> bool {
+        self.shared.paused.load(Ordering::SeqCst)
+    }
+
+    /// Sets the volume (0–1, linear).
+    pub fn set_volume(&self, volume: f32) {
+        self.shared
+            .volume
+            .store(volume.clamp(0.0, 1.0).to_bits(), Ordering::SeqCst);
+    }
+
+    /// Switches output device (`None`: follow the system default).
+    pub fn set_device(&self, device: Option<String>) {
+        let _ = self.output.send(OutputCommand::UseDevice(device));
+    }
+
+    /// The stream in use, if any.
+    pub fn output_format(&self) -> Option<OutputFormat> {
+        lock(&self.status).output.clone()
+    }
+
+    /// Why there is no output right now, if there is none.
+    pub fn output_error(&self) -> Option<String> {
+        lock(&self.status).output_error.clone()
+    }
+
+    /// True while an utterance is queued or playing.
+    pub fn is_playing(&self) -> bool {
+        lock(&self.status).playing
+    }
+
+    /// Waits until nothing is playing; false on timeout.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.is_playing() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
+    /// Where playback is (None when idle).
+    pub fn position(&self) -> Option<Position> {
+        let played = self.shared.played_frames.load(Ordering::SeqCst);
+        let status = lock(&self.status);
+        if !status.playing {
+            return None;
+        }
+        let q = status
+            .queued
+            .iter()
+            .find(|q| played < q.start_frame + q.frames)
+            .or(status.queued.last())?;
+        let into = played.saturating_sub(q.start_frame) as f32 / q.frames.max(1) as f32;
+        Some(Position {
+            chunk: q.index,
+            text_range: q.text_range.clone(),
+            fraction: into.min(1.0),
+        })
+    }
+
+    /// Timing and underrun statistics over recent utterances.
+    pub fn stats(&self) -> StatsSnapshot {
+        lock(&self.status).history.snapshot()
+    }
+
+    /// Underruns counted since the player started.
+    pub fn underruns_total(&self) -> u64 {
+        self.shared.underruns.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = self.feeder.send(FeederCommand::Shutdown);
+        let _ = self.output.send(OutputCommand::Shutdown);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
+    status.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The utterance being fed.
+struct Current {
+    chunks: Receiver<PcmChunk>,
+    requested: Instant,
+    stats: UtteranceStats,
+    synth: Duration,
+    pending: Vec<f32>,
+    pending_pos: usize,
+    queued_frames: u64,
+    underruns_at_start: u64,
+    last_queued: Option<Instant>,
+    done: bool,
+}
+
+struct Feeder {
+    shared: Arc<Shared>,
+    status: Arc<Mutex<Status>>,
+    producer: Option<rtrb::Producer<f32>>,
+    converter: Option<Converter>,
+    current: Option<Current>,
+}
+
+impl Feeder {
+    fn new(shared: Arc<Shared>, status: Arc<Mutex<Status>>) -> Self {
+        Self {
+            shared,
+            status,
+            producer: None,
+            converter: None,
+            current: None,
+        }
+    }
+
+    fn run(mut self, commands: &Receiver<FeederCommand>, outputs: &Receiver<OutputEvent>) {
+        loop {
+            self.push_pending();
+            let waiting_for_chunk = self
+                .current
+                .as_ref()
+                .filter(|c| c.pending_pos >= c.pending.len() && !c.done);
+            let chunk_rx = waiting_for_chunk.map_or_else(never, |c| c.chunks.clone());
+            select! {
+                recv(commands) -> cmd => match cmd {
+                    Ok(FeederCommand::Play(u)) => { self.finish(true); self.flush(); self.start(u); }
+                    Ok(FeederCommand::Stop) => { self.finish(true); self.flush(); }
+                    Ok(FeederCommand::Shutdown) | Err(_) => return,
+                },
+                recv(outputs) -> evt => match evt {
+                    Ok(OutputEvent::Ready(producer, format)) => self.use_output(producer, format),
+                    Ok(OutputEvent::Lost(why)) => {
+                        lock(&self.status).output_error = Some(why);
+                        self.producer = None;
+                        self.finish(true);
+                        self.shared.active.store(false, Ordering::SeqCst);
+                    }
+                    Err(_) => return,
+                },
+                recv(chunk_rx) -> chunk => self.accept(chunk.ok()),
+                default(Duration::from_millis(4)) => {}
+            }
+            self.check_finished();
+        }
+    }
+
+    fn use_output(&mut self, producer: rtrb::Producer<f32>, format: OutputFormat) {
+        match Converter::new(24_000, format.rate, format.channels) {
+            Ok(c) => self.converter = Some(c),
+            Err(e) => tracing::error!("{e}"),
+        }
+        self.producer = Some(producer);
+        let mut status = lock(&self.status);
+        status.output = Some(format);
+        status.output_error = None;
+        drop(status);
+        // A device switch mid-utterance loses what the old ring held; the rest continues.
+        if let Some(c) = self.current.as_mut() {
+            c.pending.clear();
+            c.pending_pos = 0;
+        }
+    }
+
+    fn start(&mut self, utterance: Utterance) {
+        self.shared.begin_utterance();
+        let underruns = self.shared.underruns.load(Ordering::SeqCst);
+        let mut status = lock(&self.status);
+        status.playing = true;
+        status.queued.clear();
+        drop(status);
+        self.current = Some(Current {
+            chunks: utterance.chunks,
+            requested: utterance.requested,
+            stats: UtteranceStats::default(),
+            synth: Duration::ZERO,
+            pending: Vec::new(),
+            pending_pos: 0,
+            queued_frames: 0,
+            underruns_at_start: underruns,
+            last_queued: None,
+            done: false,
+        });
+    }
+
+    /// Empties the ring (the callback discards while `flushing`) and leaves the player idle.
+    fn flush(&mut self) {
+        self.shared.flushing.store(true, Ordering::SeqCst);
+        if let Some(p) = self.producer.as_ref() {
+            let deadline = Instant::now() + Duration::from_millis(250);
+            while p.slots() < p.buffer().capacity() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        self.shared.active.store(false, Ordering::SeqCst);
+        self.shared.flushing.store(false, Ordering::SeqCst);
+        let mut status = lock(&self.status);
+        status.playing = false;
+        status.queued.clear();
+    }
+
+    /// Takes the next chunk (None: the utterance has no more).
+    fn accept(&mut self, chunk: Option<PcmChunk>) {
+        let Some(current) = self.current.as_mut() else {
+            return;
+        };
+        let Some(chunk) = chunk else {
+            current.done = true;
+            return;
+        };
+        if chunk.index == 0 {
+            current.stats.first_chunk_ms = Some(ms(chunk.ready_after));
+        }
+        if let Some(last) = current.last_queued {
+            // Time the feeder waited for this chunk beyond what was buffered.
+            let buffered = self
+                .producer
+                .as_ref()
+                .map_or(0, |p| p.buffer().capacity() - p.slots());
+            if buffered == 0 {
+                current.stats.max_starved_ms = current.stats.max_starved_ms.max(ms(last.elapsed()));
+            }
+        }
+        current.synth += chunk.synth_time;
+        current.stats.chunks += 1;
+        let shaped = seams::shape(&chunk.samples, chunk.sample_rate, chunk.boundary);
+        current.stats.audio_secs += shaped.len() as f64 / f64::from(chunk.sample_rate);
+        let frames = match self.converter.as_mut() {
+            Some(conv) => {
+                let data = conv.convert(&shaped);
+                let frames = (data.len() / conv.channels()) as u64;
+                current.pending = data;
+                frames
+            }
+            None => 0,
+        };
+        current.pending_pos = 0;
+        lock(&self.status).queued.push(Queued {
+            index: chunk.index,
+            text_range: chunk.text_range,
+            start_frame: current.queued_frames,
+            frames,
+        });
+        current.queued_frames += frames;
+        current.last_queued = Some(Instant::now());
+    }
+
+    /// Moves as much pending audio into the ring as fits.
+    fn push_pending(&mut self) {
+        let (Some(current), Some(producer)) = (self.current.as_mut(), self.producer.as_mut())
+        else {
+            return;
+        };
+        let left = current.pending.len() - current.pending_pos;
+        let n = left.min(producer.slots());
+        if n == 0 {
+            return;
+        }
+        if let Ok(chunk) = producer.write_chunk_uninit(n) {
+            let src = &current.pending[current.pending_pos..current.pending_pos + n];
+            current.pending_pos += chunk.fill_from_iter(src.iter().copied());
+            // From the first queued sample on, running dry is an underrun.
+            self.shared.active.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Marks the end of input and, once the callback has played it, records the stats.
+    fn check_finished(&mut self) {
+        let Some(current) = self.current.as_mut() else {
+            return;
+        };
+        if current.done && current.pending_pos >= current.pending.len() {
+            self.shared.input_done.store(true, Ordering::SeqCst);
+        }
+        if current.done && current.stats.chunks == 0 {
+            self.finish(false);
+            self.flush();
+            return;
+        }
+        if self.shared.finished.load(Ordering::SeqCst) {
+            self.finish(false);
+            let mut status = lock(&self.status);
+            status.playing = false;
+            status.queued.clear();
+        }
+    }
+
+    /// Records the current utterance's stats and drops it.
+    fn finish(&mut self, interrupted: bool) {
+        let Some(mut current) = self.current.take() else {
+            return;
+        };
+        let first = self
+            .shared
+            .instant(self.shared.first_sound_ns.load(Ordering::SeqCst));
+        current.stats.first_audio_ms =
+            first.map(|t| ms(t.saturating_duration_since(current.requested)));
+        current.stats.underruns =
+            self.shared.underruns.load(Ordering::SeqCst) - current.underruns_at_start;
+        let rate = self.converter.as_ref().map_or(48_000, Converter::rate);
+        current.stats.gap_ms =
+            self.shared.underrun_frames.load(Ordering::SeqCst) as f64 * 1e3 / f64::from(rate);
+        if current.stats.audio_secs > 0.0 {
+            current.stats.real_time_factor =
+                Some(current.synth.as_secs_f64() / current.stats.audio_secs);
+        }
+        current.stats.interrupted = interrupted;
+        tracing::info!(stats = ?current.stats, "utterance ended");
+        lock(&self.status).history.push(current.stats);
+    }
+}

@@ -1,0 +1,102 @@
+//! Seams between chunks: each chunk is trimmed to its speech, then followed by a pause whose
+//! length fits the punctuation at the boundary, with short fades so no edge clicks.
+
+/// What separates a chunk from the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Boundary {
+    /// A sentence ends (. ! ? …).
+    Sentence,
+    /// A clause ends (, ; : —).
+    Clause,
+    /// A chunk was cut between words.
+    Word,
+    /// The utterance ends.
+    End,
+}
+
+impl Boundary {
+    /// Classifies the end of a chunk from its phonemes (or text).
+    pub fn after(text: &str) -> Self {
+        match text.trim_end().chars().next_back() {
+            Some('.' | '!' | '?' | '…' | '"' | '”') => Self::Sentence,
+            Some(',' | ';' | ':' | '—' | '-') => Self::Clause,
+            _ => Self::Word,
+        }
+    }
+
+    /// Silence after a chunk ending here, in seconds.
+    pub fn pause(self) -> f32 {
+        match self {
+            Self::Sentence => 0.32,
+            Self::Clause => 0.16,
+            Self::Word => 0.03,
+            Self::End => 0.0,
+        }
+    }
+}
+
+/// Magnitude below which a sample is silence for trimming (-46 dBFS).
+const QUIET: f32 = 0.005;
+/// Speech kept before the first and after the last loud sample, in seconds.
+const MARGIN: f32 = 0.02;
+/// Fade length at trimmed edges, in seconds.
+const FADE: f32 = 0.004;
+
+/// Trims `samples` (mono, `rate` Hz) to its speech plus a margin, fades the cut edges and
+/// appends the pause for `boundary`. All-silent input becomes just the pause.
+pub fn shape(samples: &[f32], rate: u32, boundary: Boundary) -> Vec<f32> {
+    let rate = rate as f32;
+    let margin = (MARGIN * rate) as usize;
+    let pause = (boundary.pause() * rate) as usize;
+    let first = samples.iter().position(|s| s.abs() > QUIET);
+    let last = samples.iter().rposition(|s| s.abs() > QUIET);
+    let (Some(first), Some(last)) = (first, last) else {
+        return vec![0.0; pause];
+    };
+    let start = first.saturating_sub(margin);
+    let end = (last + margin + 1).min(samples.len());
+    let mut out = Vec::with_capacity(end - start + pause);
+    out.extend_from_slice(&samples[start..end]);
+    let fade = ((FADE * rate) as usize).min(out.len() / 2);
+    for i in 0..fade {
+        let g = i as f32 / fade as f32;
+        out[i] *= g;
+        let j = out.len() - 1 - i;
+        out[j] *= g;
+    }
+    out.resize(out.len() + pause, 0.0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_follow_punctuation() {
+        assert_eq!(Boundary::after("həlˈO."), Boundary::Sentence);
+        assert_eq!(Boundary::after("wˈʌn, "), Boundary::Clause);
+        assert_eq!(Boundary::after("wˈʌn tˈu"), Boundary::Word);
+    }
+
+    #[test]
+    fn silence_is_trimmed_and_the_pause_appended() {
+        let mut chunk = vec![0.0f32; 2400];
+        chunk.extend(std::iter::repeat_n(0.5, 2400));
+        chunk.extend(vec![0.0f32; 4800]);
+        let out = shape(&chunk, 24_000, Boundary::Clause);
+        let expected = 480 + 2400 + 480 + (0.16 * 24_000.0) as usize;
+        assert!(
+            out.len().abs_diff(expected) <= 2,
+            "speech + margins + pause: {} vs {expected}",
+            out.len()
+        );
+        assert_eq!(out[0], 0.0, "starts from silence (faded)");
+        assert!(out.iter().all(|s| s.abs() <= 0.5));
+    }
+
+    #[test]
+    fn an_all_silent_chunk_is_only_its_pause() {
+        assert_eq!(shape(&[0.0; 100], 24_000, Boundary::Word).len(), 720);
+    }
+}
