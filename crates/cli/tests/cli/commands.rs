@@ -84,16 +84,44 @@ fn voices_lists_all_54_with_english_first() {
 }
 
 #[test]
-fn say_writes_a_wav_and_says_where() {
-    let out = utter(&["say", "Hi."], None);
+fn say_plays_and_reports_its_timing() {
+    if std::env::var_os("PULSE_SERVER").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs this with the null sink"
+        );
+        eprintln!("skipped: no PulseAudio null sink (run scripts/test.sh)");
+        return;
+    }
+    let out = utter(&["say", "--stats", "Hi there."], None);
     assert!(out.status.success(), "{}", stderr(&out));
-    let path = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string();
-    assert!(path.ends_with(".wav"), "prints the WAV's path: {path}");
-    assert!(!read_wav(std::path::Path::new(&path)).2.is_empty());
-    let _ = std::fs::remove_file(path);
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats JSON");
+    assert!(
+        stats["last"]["first_audio_ms"].as_f64().is_some(),
+        "audio reached the device: {stats}"
+    );
+}
+
+#[test]
+fn say_without_an_audio_device_suggests_synth() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_utter"))
+        .args(["say", "Hi."])
+        .env("UTTER_HOME", crate::root())
+        .env("PULSE_SERVER", "unix:/nonexistent/socket")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no device is a runtime failure: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("utter synth -o"),
+        "suggests writing a file: {}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"));
 }
 
 #[test]
