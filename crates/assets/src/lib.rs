@@ -176,6 +176,22 @@ pub fn user_data_dir() -> PathBuf {
     }
 }
 
+/// The per-user cache directory for Utter (measurements, compiled models): `$XDG_CACHE_HOME/utter`
+/// or `~/.cache/utter` (Linux and other Unix), `~/Library/Caches/Utter` (macOS).
+pub fn user_cache_dir() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if cfg!(target_os = "macos") {
+        return home.join("Library").join("Caches").join("Utter");
+    }
+    match std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
+        Some(x) if x.is_absolute() => x.join("utter"),
+        _ => home.join(".cache").join("utter"),
+    }
+}
+
 /// Fast check run at every engine start: every asset exists with the size the
 /// manifest gives (no hashing). A user-supplied model must exist and look like ONNX.
 /// Errors name the file and say to run `utter setup`.

@@ -295,7 +295,7 @@ impl Feeder {
             select! {
                 recv(commands) -> cmd => match cmd {
                     Ok(FeederCommand::Play(u)) => { self.finish(true); self.flush(); self.start(u); }
-                    Ok(FeederCommand::Stop) => { self.finish(true); self.flush(); }
+                    Ok(FeederCommand::Stop) => { self.finish(true); self.flush(); self.set_idle(); }
                     Ok(FeederCommand::Shutdown) | Err(_) => return,
                 },
                 recv(outputs) -> evt => match evt {
@@ -305,6 +305,7 @@ impl Feeder {
                         self.producer = None;
                         self.finish(true);
                         self.shared.active.store(false, Ordering::SeqCst);
+                        self.set_idle();
                     }
                     Err(_) => return,
                 },
@@ -353,7 +354,14 @@ impl Feeder {
         });
     }
 
-    /// Empties the ring (the callback discards while `flushing`) and leaves the player idle.
+    /// Nothing is playing any more.
+    fn set_idle(&self) {
+        let mut status = lock(&self.status);
+        status.playing = false;
+        status.queued.clear();
+    }
+
+    /// Empties the ring (the callback discards while `flushing`).
     fn flush(&mut self) {
         self.shared.flushing.store(true, Ordering::SeqCst);
         if let Some(p) = self.producer.as_ref() {
@@ -364,9 +372,6 @@ impl Feeder {
         }
         self.shared.active.store(false, Ordering::SeqCst);
         self.shared.flushing.store(false, Ordering::SeqCst);
-        let mut status = lock(&self.status);
-        status.playing = false;
-        status.queued.clear();
     }
 
     /// Takes the next chunk (None: the utterance has no more).
@@ -445,13 +450,12 @@ impl Feeder {
         if current.done && current.stats.chunks == 0 {
             self.finish(false);
             self.flush();
+            self.set_idle();
             return;
         }
         if self.shared.finished.load(Ordering::SeqCst) {
             self.finish(false);
-            let mut status = lock(&self.status);
-            status.playing = false;
-            status.queued.clear();
+            self.set_idle();
         }
     }
 

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 ok, 1 runtime failure, 2 usage (bad arguments, empty text, unknown voice).
 
+mod bench;
 mod wav;
 
 use std::io::{ErrorKind, IsTerminal, Read, Write};
@@ -69,6 +70,19 @@ enum Command {
     },
     /// List the audio output devices.
     Devices,
+    /// Measure time to first audio at the device, real-time factor and underruns with a warm
+    /// engine (medians of several runs; JSON on stdout, a table on stderr).
+    Bench {
+        /// Runs per case.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Also read this file to the end once (e.g. tests/data/article-2000.txt).
+        #[arg(long, value_name = "FILE")]
+        article: Option<PathBuf>,
+        /// Output device name.
+        #[arg(long, value_name = "NAME")]
+        device: Option<String>,
+    },
     /// Print the phonemes for TEXT; without TEXT, one line of phonemes per line of stdin.
     Phonemes {
         /// The text (default: stdin, line by line).
@@ -161,6 +175,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             stats,
         } => say(&paths, &speech, device, stats),
         Command::Devices => devices(),
+        Command::Bench {
+            runs,
+            article,
+            device,
+        } => bench(&paths, runs, article, device),
         Command::Phonemes { text, voice } => phonemes(text, &voice),
         Command::Voices { json } => voices(&paths, json),
     }
@@ -301,6 +320,8 @@ fn say(
         paths.ort_library.clone(),
     );
     config.warm_up = false; // one-shot use: a warm-up would only add to the wait
+    // This machine's measured synthesis speed paces the first chunks without a warm-up.
+    config.cost_cache = Some(utter_assets::user_cache_dir().join("cost-model.json"));
     let core = Arc::new(Core::start(config, PlayerConfig { device })?);
     core.set_voice(&speech.voice)?;
     core.set_speed(speech.speed)?;
@@ -315,6 +336,40 @@ fn say(
     if print_stats {
         println!("{}", serde_json::to_string_pretty(&core.stats())?);
     }
+    Ok(())
+}
+
+fn bench(
+    paths: &AssetPaths,
+    runs: usize,
+    article: Option<PathBuf>,
+    device: Option<String>,
+) -> anyhow::Result<()> {
+    const SENTENCE: &str = "The quick brown fox jumps over the lazy dog.";
+    const PARAGRAPH: &str = "Reading by ear has quietly become a habit of people who work with \
+        long documents. Instead of staring at a screen for another hour, they select a report, \
+        press a key, and listen while their eyes rest. The voice has to start at once, flow \
+        without gaps, and stop the instant they ask.";
+    utter_assets::check(paths)?;
+    let mut config = EngineConfig::new(
+        paths.model.clone(),
+        paths.voices_dir.clone(),
+        paths.ort_library.clone(),
+    );
+    config.cost_cache = Some(utter_assets::user_cache_dir().join("cost-model.json"));
+    let core = Core::start(config, PlayerConfig { device })?;
+    core.engine().wait_ready(Duration::from_secs(300))?;
+    let mut results = vec![
+        bench::measure(&core, "sentence", SENTENCE, runs)?,
+        bench::measure(&core, "paragraph", PARAGRAPH, runs)?,
+    ];
+    if let Some(path) = article {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        results.push(bench::measure(&core, "article", &text, 1)?);
+    }
+    eprint!("{}", bench::table(&results));
+    println!("{}", serde_json::to_string_pretty(&results)?);
     Ok(())
 }
 

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use ort::session::RunOptions;
 
 use crate::chunk::{ChunkPolicy, Planner};
-use crate::model::{self, KokoroModel, SAMPLE_RATE, SessionConfig};
+use crate::model::{self, KokoroModel, SessionConfig};
+use crate::pace::{self, CostHistory, CostModel, Pace, Run};
 use crate::phonemize::Phonemizer;
 use crate::voices::{Dialect, VoiceBank, VoiceInfo, VoicePack};
 use crate::{EngineError, normalize};
@@ -41,6 +42,9 @@ pub struct EngineConfig {
     pub warm_up: bool,
     /// Where an execution provider may cache compiled models (CoreML).
     pub ep_cache_dir: Option<PathBuf>,
+    /// Where to keep this machine's measured synthesis cost between runs, so the first reading
+    /// after a start is paced well without a warm-up.
+    pub cost_cache: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -53,6 +57,7 @@ impl EngineConfig {
             session: SessionConfig::default(),
             warm_up: true,
             ep_cache_dir: None,
+            cost_cache: None,
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct EngineInfo {
     pub warm_up_ms: Option<u64>,
     /// Token counts the warm-up synthesized.
     pub warm_up_tokens: Vec<usize>,
+    /// Measured synthesis cost on this machine (from the warm-up and every chunk since).
+    pub cost_model: Option<CostModel>,
 }
 
 /// One synthesis request.
@@ -483,27 +490,41 @@ fn engine_thread(
         .unwrap_or_else(PoisonError::into_inner)
         .load_ms = Some(load_ms);
 
+    let mut costs = CostHistory::with_prior(config.cost_cache.as_deref().and_then(pace::load));
     if config.warm_up {
         shared.set(EngineState::WarmingUp);
         let started = Instant::now();
-        let covered = warm_up(&mut model, voices, phonemizer);
+        let covered = warm_up(&mut model, voices, phonemizer, &mut costs);
         let warm_up_ms = started.elapsed().as_millis() as u64;
-        tracing::info!(warm_up_ms, tokens = ?covered, "engine warm");
-        let mut info = shared.info.lock().unwrap_or_else(PoisonError::into_inner);
+        tracing::info!(warm_up_ms, tokens = ?covered, cost = ?costs.model(), "engine warm");
+        let mut info = lock(&shared.info);
         info.warm_up_ms = Some(warm_up_ms);
         info.warm_up_tokens = covered;
+        info.cost_model = costs.model();
+        if let (Some(path), Some(model)) = (config.cost_cache.as_deref(), info.cost_model) {
+            pace::save(path, &model);
+        }
     }
     shared.set(EngineState::Ready);
 
     for job in jobs {
-        run_job(&mut model, phonemizer, job);
+        run_job(&mut model, phonemizer, &mut costs, shared, job);
+        if let (Some(path), Some(model)) = (config.cost_cache.as_deref(), costs.model()) {
+            pace::save(path, &model);
+        }
     }
     shared.set(EngineState::Stopped);
 }
 
 /// Synthesizes a short, a medium and a long input so ONNX Runtime's arenas and kernels are
-/// ready, and loads the G2P tables. Returns the token counts covered.
-fn warm_up(model: &mut KokoroModel, voices: &VoiceBank, phonemizer: &Phonemizer) -> Vec<usize> {
+/// ready, loads the G2P tables and measures this machine's synthesis cost (the first, cold run
+/// excluded). Returns the token counts covered.
+fn warm_up(
+    model: &mut KokoroModel,
+    voices: &VoiceBank,
+    phonemizer: &Phonemizer,
+    costs: &mut CostHistory,
+) -> Vec<usize> {
     let Some(first) = voices.list().first() else {
         return Vec::new();
     };
@@ -523,19 +544,30 @@ fn warm_up(model: &mut KokoroModel, voices: &VoiceBank, phonemizer: &Phonemizer)
          speaking quickly.",
     ];
     let mut covered = Vec::new();
-    for text in texts {
+    for (i, text) in texts.into_iter().enumerate() {
         let tokens = crate::vocab::tokenize(&phonemizer.phonemize(text, pack.dialect));
-        if model
-            .run(&tokens, pack.style(tokens.len()), 1.0, &options)
-            .is_ok()
-        {
+        let started = Instant::now();
+        if let Ok(samples) = model.run(&tokens, pack.style(tokens.len()), 1.0, &options) {
             covered.push(tokens.len());
+            if i > 0 {
+                costs.push(Run::new(
+                    tokens.len(),
+                    &samples,
+                    started.elapsed().as_secs_f64(),
+                ));
+            }
         }
     }
     covered
 }
 
-fn run_job(model: &mut KokoroModel, phonemizer: &Phonemizer, job: Job) {
+fn run_job(
+    model: &mut KokoroModel,
+    phonemizer: &Phonemizer,
+    costs: &mut CostHistory,
+    shared: &Shared,
+    job: Job,
+) {
     let normalized = normalize::normalize(&job.text);
     let text_len = normalized.len();
     let mut planner = Planner::starting_at(
@@ -545,6 +577,12 @@ fn run_job(model: &mut KokoroModel, phonemizer: &Phonemizer, job: Job) {
         job.policy,
         job.start_at,
     );
+    // Streaming readings size their chunks by this machine's measured speed.
+    let paced = job.policy.growth > 1.0;
+    let sustainable = costs.model().map(|m| m.sustainable_first_chunk());
+    if paced && let Some(first) = sustainable {
+        planner.set_next_limit(first);
+    }
     let mut pace = Pace::default();
     let mut produced = 0usize;
     while let Some(chunk) = planner.next() {
@@ -558,16 +596,24 @@ fn run_job(model: &mut KokoroModel, phonemizer: &Phonemizer, job: Job) {
             return;
         }
         if let Ok(samples) = &result {
-            pace.record(chunk.tokens.len(), samples, started.elapsed());
-            let next = pace.affordable_tokens().filter(|_| job.policy.growth > 1.0);
+            let run = Run::new(chunk.tokens.len(), samples, started.elapsed().as_secs_f64());
+            pace.record(&run);
+            costs.push(run);
+            let cost = costs.model();
+            lock(&shared.info).cost_model = cost;
+            let next = cost.filter(|_| paced).map(|m| {
+                let floor = sustainable.unwrap_or(job.policy.first_max_tokens);
+                m.affordable(pace.buffered_secs()).max(floor)
+            });
             if let Some(tokens) = next {
                 planner.set_next_limit(tokens);
             }
             tracing::debug!(
                 chunk = chunk.index,
                 tokens = chunk.tokens.len(),
-                audio_s = samples.len() as f32 / SAMPLE_RATE as f32,
+                speech_s = run.speech_secs,
                 synth_ms = started.elapsed().as_millis() as u64,
+                buffered_s = pace.buffered_secs(),
                 next_limit = ?next,
                 "chunk synthesized"
             );
@@ -595,61 +641,6 @@ fn run_job(model: &mut KokoroModel, phonemizer: &Phonemizer, job: Job) {
     }
 }
 
-/// How fast this utterance synthesizes and how far ahead of the listener it is, assuming
-/// playback starts when the first chunk is ready and runs without pause.
-///
-/// A run costs a fixed part plus a part per token (measured here: ~0.55 s + ~32 ms per token on
-/// a slow 2-core box), so synthesis time is fitted as `a + b·tokens` over this utterance's
-/// chunks, and the next chunk gets as many tokens as can be ready before the buffered speech
-/// runs out.
-#[derive(Default)]
-struct Pace {
-    first_ready: Option<Instant>,
-    speech_secs: f64,
-    /// (tokens, synthesis seconds) of each chunk.
-    runs: Vec<(f64, f64)>,
-}
-
-impl Pace {
-    /// Counts a chunk. Only its speech counts as audio: the player trims the silence Kokoro puts
-    /// around each chunk.
-    fn record(&mut self, tokens: usize, samples: &[f32], synth: Duration) {
-        self.first_ready.get_or_insert_with(Instant::now);
-        let loud = |s: &f32| s.abs() > 0.005;
-        let first = samples.iter().position(loud).unwrap_or(0);
-        let last = samples.iter().rposition(loud).map_or(0, |i| i + 1);
-        self.speech_secs += last.saturating_sub(first) as f64 / f64::from(SAMPLE_RATE);
-        self.runs.push((tokens as f64, synth.as_secs_f64()));
-    }
-
-    /// Fixed and per-token synthesis cost: least squares over the runs so far; with one run (or
-    /// runs of one size) its time is split 40% fixed, 60% per token.
-    fn cost_model(&self) -> Option<(f64, f64)> {
-        let n = self.runs.len() as f64;
-        let (sx, sy) = self
-            .runs
-            .iter()
-            .fold((0.0, 0.0), |(x, y), r| (x + r.0, y + r.1));
-        let (mx, my) = (sx / n, sy / n);
-        let sxx: f64 = self.runs.iter().map(|r| (r.0 - mx).powi(2)).sum();
-        let sxy: f64 = self.runs.iter().map(|r| (r.0 - mx) * (r.1 - my)).sum();
-        if sxx > 1.0 && sxy > 0.0 {
-            let b = sxy / sxx;
-            return Some(((my - b * mx).max(0.0), b));
-        }
-        (mx > 0.0).then(|| (0.4 * my, 0.6 * my / mx))
-    }
-
-    /// The largest next chunk that should be ready before the buffered speech runs out (keeping
-    /// a 15% margin), in tokens.
-    fn affordable_tokens(&self) -> Option<usize> {
-        let played = self.first_ready?.elapsed().as_secs_f64();
-        let buffered = (self.speech_secs - played).max(0.0);
-        let (fixed, per_token) = self.cost_model()?;
-        Some(((buffered * 0.85 - fixed) / per_token.max(1e-4)).max(0.0) as usize)
-    }
-}
-
 /// Hands a chunk to the reader, waiting while it is [`LOOKAHEAD_CHUNKS`] behind. False when the
 /// reader is gone or cancelled.
 fn deliver(job: &Job, message: Result<AudioChunk, EngineError>) -> bool {
@@ -667,4 +658,8 @@ fn deliver(job: &Job, message: Result<AudioChunk, EngineError>) -> bool {
             }
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -11,6 +11,7 @@ mod engine;
 mod error;
 pub mod model;
 pub mod normalize;
+pub mod pace;
 pub mod phonemize;
 pub mod vocab;
 pub mod voices;
@@ -22,5 +23,6 @@ pub use engine::{
 };
 pub use error::EngineError;
 pub use model::{SAMPLE_RATE, SessionConfig};
+pub use pace::CostModel;
 pub use phonemize::Phonemizer;
 pub use voices::{Dialect, Gender, VoiceBank, VoiceInfo, VoicePack};

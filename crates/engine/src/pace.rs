@@ -1,0 +1,289 @@
+//! Pacing a streamed reading: how long synthesis takes on this machine, and how large each chunk
+//! may be so that it is ready before the listener runs out of buffered speech.
+//!
+//! A Kokoro run costs a fixed part plus a part per token (on a slow 2-core box ~0.55 s +
+//! ~32 ms per token, for ~57 ms of speech per token). A chunk can be ready in time only if its
+//! synthesis fits in the speech still buffered, so the first chunk must be long enough that the
+//! pipeline can sustain itself: `N₀ > fixed / (margin·speech − per_token)` tokens. On a fast
+//! machine that is a few words; on a slow one it is a clause.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::model::SAMPLE_RATE;
+
+/// Share of the buffered speech a chunk's synthesis may use (the rest absorbs jitter).
+const MARGIN: f64 = 0.8;
+/// Runs remembered for the fit.
+const HISTORY: usize = 48;
+/// Bounds of a first chunk.
+const FIRST_MIN: usize = 8;
+const FIRST_MAX: usize = 200;
+
+/// One synthesis run.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    /// Tokens in.
+    pub tokens: usize,
+    /// Seconds it took.
+    pub synth_secs: f64,
+    /// Seconds of speech out (leading and trailing silence excluded).
+    pub speech_secs: f64,
+}
+
+impl Run {
+    /// A run of `tokens` that produced `samples` in `synth_secs`.
+    pub fn new(tokens: usize, samples: &[f32], synth_secs: f64) -> Self {
+        Self {
+            tokens,
+            synth_secs,
+            speech_secs: speech_secs(samples),
+        }
+    }
+}
+
+/// Seconds between the first and last sample above -46 dBFS.
+pub fn speech_secs(samples: &[f32]) -> f64 {
+    let loud = |s: &f32| s.abs() > 0.005;
+    let first = samples.iter().position(loud).unwrap_or(0);
+    let last = samples.iter().rposition(loud).map_or(0, |i| i + 1);
+    last.saturating_sub(first) as f64 / f64::from(SAMPLE_RATE)
+}
+
+/// Synthesis cost on this machine: `fixed_secs + per_token_secs × tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct CostModel {
+    /// Fixed cost of a run, seconds.
+    pub fixed_secs: f64,
+    /// Cost per token, seconds.
+    pub per_token_secs: f64,
+    /// Speech produced per token, seconds (at speed 1).
+    pub speech_per_token_secs: f64,
+}
+
+impl CostModel {
+    /// Least-squares fit over `runs`; with a single size of run, its time is split 40% fixed.
+    pub fn fit(runs: &[Run]) -> Option<Self> {
+        if runs.is_empty() {
+            return None;
+        }
+        let n = runs.len() as f64;
+        let mx = runs.iter().map(|r| r.tokens as f64).sum::<f64>() / n;
+        let my = runs.iter().map(|r| r.synth_secs).sum::<f64>() / n;
+        let sxx: f64 = runs.iter().map(|r| (r.tokens as f64 - mx).powi(2)).sum();
+        let sxy: f64 = runs
+            .iter()
+            .map(|r| (r.tokens as f64 - mx) * (r.synth_secs - my))
+            .sum();
+        let (fixed, per_token) = if sxx > 1.0 && sxy > 0.0 {
+            let b = sxy / sxx;
+            ((my - b * mx).max(0.0), b)
+        } else if mx > 0.0 {
+            (0.4 * my, 0.6 * my / mx)
+        } else {
+            return None;
+        };
+        let tokens: usize = runs.iter().map(|r| r.tokens).sum();
+        let speech: f64 = runs.iter().map(|r| r.speech_secs).sum();
+        (tokens > 0).then(|| Self {
+            fixed_secs: fixed,
+            per_token_secs: per_token,
+            speech_per_token_secs: speech / tokens as f64,
+        })
+    }
+
+    /// Seconds to synthesize `tokens`.
+    pub fn synth_secs(&self, tokens: usize) -> f64 {
+        self.fixed_secs + self.per_token_secs * tokens as f64
+    }
+
+    /// The shortest first chunk after which each following chunk can be ready before the
+    /// speech buffered ahead of it runs out (25% headroom). Where synthesis is slower than
+    /// speech, no chunk size keeps up, so the first chunk is as long as allowed.
+    pub fn sustainable_first_chunk(&self) -> usize {
+        let gain = MARGIN * self.speech_per_token_secs - self.per_token_secs;
+        if gain <= 0.0 {
+            return FIRST_MAX;
+        }
+        ((self.fixed_secs / gain * 1.25).ceil() as usize).clamp(FIRST_MIN, FIRST_MAX)
+    }
+
+    /// The most tokens that can be synthesized before `buffered_secs` of speech run out.
+    pub fn affordable(&self, buffered_secs: f64) -> usize {
+        ((buffered_secs * MARGIN - self.fixed_secs) / self.per_token_secs.max(1e-4)).max(0.0)
+            as usize
+    }
+}
+
+/// The engine's recent runs, across readings, so each reading starts with a model.
+#[derive(Debug, Default)]
+pub struct CostHistory {
+    runs: VecDeque<Run>,
+}
+
+impl CostHistory {
+    /// A history that starts from a model measured earlier (two runs it predicts), so the first
+    /// reading after start-up is paced before anything has been measured; real runs soon
+    /// outweigh it.
+    pub fn with_prior(prior: Option<CostModel>) -> Self {
+        let mut history = Self::default();
+        if let Some(m) = prior.filter(|m| m.per_token_secs > 0.0 && m.speech_per_token_secs > 0.0) {
+            for tokens in [20, 100] {
+                history.push(Run {
+                    tokens,
+                    synth_secs: m.synth_secs(tokens),
+                    speech_secs: m.speech_per_token_secs * tokens as f64,
+                });
+            }
+        }
+        history
+    }
+
+    /// Remembers a run.
+    pub fn push(&mut self, run: Run) {
+        if self.runs.len() == HISTORY {
+            self.runs.pop_front();
+        }
+        self.runs.push_back(run);
+    }
+
+    /// The current model.
+    pub fn model(&self) -> Option<CostModel> {
+        CostModel::fit(&self.runs.iter().copied().collect::<Vec<_>>())
+    }
+}
+
+/// Reads a model saved by [`save`] (None if absent or unreadable).
+pub fn load(path: &std::path::Path) -> Option<CostModel> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Saves a model for the next start (written to a temporary file, then renamed).
+pub fn save(path: &std::path::Path, model: &CostModel) {
+    let Ok(json) = serde_json::to_string(model) else {
+        return;
+    };
+    let tmp = path.with_extension("tmp");
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            std::fs::write(&tmp, json)?;
+            std::fs::rename(&tmp, path)
+        });
+    if let Err(e) = written {
+        tracing::debug!("cannot save the cost model to {}: {e}", path.display());
+    }
+}
+
+/// How far one reading is ahead of its listener, assuming playback starts when the first chunk
+/// is ready and runs on without pause.
+#[derive(Debug, Default)]
+pub struct Pace {
+    first_ready: Option<Instant>,
+    speech_secs: f64,
+}
+
+impl Pace {
+    /// Counts a finished chunk.
+    pub fn record(&mut self, run: &Run) {
+        self.first_ready.get_or_insert_with(Instant::now);
+        self.speech_secs += run.speech_secs;
+    }
+
+    /// Seconds of speech synthesized but not yet heard.
+    pub fn buffered_secs(&self) -> f64 {
+        let played = self.first_ready.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        (self.speech_secs - played).max(0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(tokens: usize, synth: f64) -> Run {
+        Run {
+            tokens,
+            synth_secs: synth,
+            speech_secs: 0.057 * tokens as f64,
+        }
+    }
+
+    #[test]
+    fn the_fit_recovers_fixed_and_per_token_cost() {
+        let runs: Vec<Run> = [6, 17, 24, 48, 79]
+            .iter()
+            .map(|&n| run(n, 0.55 + 0.032 * n as f64))
+            .collect();
+        let m = CostModel::fit(&runs).expect("a model");
+        assert!((m.fixed_secs - 0.55).abs() < 1e-6 && (m.per_token_secs - 0.032).abs() < 1e-6);
+        assert!((m.speech_per_token_secs - 0.057).abs() < 1e-9);
+    }
+
+    #[test]
+    fn slow_machines_get_a_longer_first_chunk_and_fast_ones_a_short_one() {
+        let slow = CostModel {
+            fixed_secs: 0.55,
+            per_token_secs: 0.032,
+            speech_per_token_secs: 0.057,
+        };
+        let fast = CostModel {
+            fixed_secs: 0.27,
+            per_token_secs: 0.016,
+            speech_per_token_secs: 0.057,
+        };
+        assert_eq!(
+            slow.sustainable_first_chunk(),
+            51,
+            "0.55 / (0.8·0.057 − 0.032) × 1.25"
+        );
+        assert_eq!(fast.sustainable_first_chunk(), 12);
+        let hopeless = CostModel {
+            fixed_secs: 0.5,
+            per_token_secs: 0.06,
+            speech_per_token_secs: 0.057,
+        };
+        assert_eq!(
+            hopeless.sustainable_first_chunk(),
+            FIRST_MAX,
+            "slower than real time"
+        );
+    }
+
+    #[test]
+    fn a_saved_model_primes_the_next_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cost.json");
+        let m = CostModel {
+            fixed_secs: 0.5,
+            per_token_secs: 0.02,
+            speech_per_token_secs: 0.06,
+        };
+        save(&path, &m);
+        let back = CostHistory::with_prior(load(&path))
+            .model()
+            .expect("primed");
+        assert!((back.fixed_secs - 0.5).abs() < 1e-9 && (back.per_token_secs - 0.02).abs() < 1e-9);
+        assert!(
+            CostHistory::with_prior(load(&dir.path().join("none")))
+                .model()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn affordable_tokens_fit_in_the_buffer() {
+        let m = CostModel {
+            fixed_secs: 0.5,
+            per_token_secs: 0.02,
+            speech_per_token_secs: 0.06,
+        };
+        let n = m.affordable(3.0);
+        assert!(m.synth_secs(n) <= 3.0 * MARGIN + 1e-9 && m.synth_secs(n + 1) > 3.0 * MARGIN);
+        assert_eq!(m.affordable(0.1), 0);
+    }
+}
