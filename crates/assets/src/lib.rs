@@ -160,35 +160,35 @@ fn discover_root_from(
 
 /// The per-user data directory for Utter (see [`discover_root`], step 4).
 pub fn user_data_dir() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    if cfg!(target_os = "macos") {
-        return home
-            .join("Library")
-            .join("Application Support")
-            .join("Utter");
-    }
-    match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
-        Some(x) if x.is_absolute() => x.join("utter"),
-        _ => home.join(".local").join("share").join("utter"),
-    }
+    per_user(
+        &["Library", "Application Support", "Utter"],
+        "XDG_DATA_HOME",
+        &[".local", "share"],
+    )
 }
 
 /// The per-user cache directory for Utter (measurements, compiled models): `$XDG_CACHE_HOME/utter`
 /// or `~/.cache/utter` (Linux and other Unix), `~/Library/Caches/Utter` (macOS).
 pub fn user_cache_dir() -> PathBuf {
+    per_user(
+        &["Library", "Caches", "Utter"],
+        "XDG_CACHE_HOME",
+        &[".cache"],
+    )
+}
+
+/// `~/<mac…>` on macOS; elsewhere `$<xdg_var>/utter` if absolute, else `~/<fallback…>/utter`.
+fn per_user(mac: &[&str], xdg_var: &str, fallback: &[&str]) -> PathBuf {
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     if cfg!(target_os = "macos") {
-        return home.join("Library").join("Caches").join("Utter");
+        return mac.iter().fold(home, |p, c| p.join(c));
     }
-    match std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
+    match std::env::var_os(xdg_var).map(PathBuf::from) {
         Some(x) if x.is_absolute() => x.join("utter"),
-        _ => home.join(".cache").join("utter"),
+        _ => fallback.iter().fold(home, |p, c| p.join(c)).join("utter"),
     }
 }
 

@@ -236,15 +236,23 @@ fn read_text(text: Option<String>) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn start_engine(paths: &AssetPaths) -> anyhow::Result<Engine> {
+/// The engine config for the installed assets (checked first, so a missing file is named with
+/// its fix). One-shot commands skip the warm-up, which would only add to the wait; this
+/// machine's measured synthesis speed (kept in the user cache) paces streamed readings instead.
+fn engine_config(paths: &AssetPaths, warm_up: bool) -> anyhow::Result<EngineConfig> {
     utter_assets::check(paths)?;
     let mut config = EngineConfig::new(
         paths.model.clone(),
         paths.voices_dir.clone(),
         paths.ort_library.clone(),
     );
-    config.warm_up = false; // one-shot use: a warm-up would only add to the wait
-    let engine = Engine::start(config)?;
+    config.warm_up = warm_up;
+    config.cost_cache = Some(utter_assets::user_cache_dir().join("cost-model.json"));
+    Ok(config)
+}
+
+fn start_engine(paths: &AssetPaths) -> anyhow::Result<Engine> {
+    let engine = Engine::start(engine_config(paths, false)?)?;
     engine.wait_ready(Duration::from_secs(300))?;
     Ok(engine)
 }
@@ -313,16 +321,10 @@ fn say(
     print_stats: bool,
 ) -> anyhow::Result<()> {
     let text = read_text(speech.text.clone())?;
-    utter_assets::check(paths)?;
-    let mut config = EngineConfig::new(
-        paths.model.clone(),
-        paths.voices_dir.clone(),
-        paths.ort_library.clone(),
-    );
-    config.warm_up = false; // one-shot use: a warm-up would only add to the wait
-    // This machine's measured synthesis speed paces the first chunks without a warm-up.
-    config.cost_cache = Some(utter_assets::user_cache_dir().join("cost-model.json"));
-    let core = Arc::new(Core::start(config, PlayerConfig { device })?);
+    let core = Arc::new(Core::start(
+        engine_config(paths, false)?,
+        PlayerConfig { device },
+    )?);
     core.set_voice(&speech.voice)?;
     core.set_speed(speech.speed)?;
     core.engine().wait_ready(Duration::from_secs(300))?;
@@ -350,14 +352,8 @@ fn bench(
         long documents. Instead of staring at a screen for another hour, they select a report, \
         press a key, and listen while their eyes rest. The voice has to start at once, flow \
         without gaps, and stop the instant they ask.";
-    utter_assets::check(paths)?;
-    let mut config = EngineConfig::new(
-        paths.model.clone(),
-        paths.voices_dir.clone(),
-        paths.ort_library.clone(),
-    );
-    config.cost_cache = Some(utter_assets::user_cache_dir().join("cost-model.json"));
-    let core = Core::start(config, PlayerConfig { device })?;
+    // Warm, as the app runs: measured from a resident engine.
+    let core = Core::start(engine_config(paths, true)?, PlayerConfig { device })?;
     core.engine().wait_ready(Duration::from_secs(300))?;
     let mut results = vec![
         bench::measure(&core, "sentence", SENTENCE, runs)?,

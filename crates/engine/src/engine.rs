@@ -550,11 +550,8 @@ fn warm_up(
         if let Ok(samples) = model.run(&tokens, pack.style(tokens.len()), 1.0, &options) {
             covered.push(tokens.len());
             if i > 0 {
-                costs.push(Run::new(
-                    tokens.len(),
-                    &samples,
-                    started.elapsed().as_secs_f64(),
-                ));
+                let secs = started.elapsed().as_secs_f64();
+                costs.push(Run::new(tokens.len(), &samples, secs, 1.0));
             }
         }
     }
@@ -577,9 +574,15 @@ fn run_job(
         job.policy,
         job.start_at,
     );
-    // Streaming readings size their chunks by this machine's measured speed.
+    // Streaming readings size their chunks by this machine's measured speed. A session's first
+    // runs are slower than the model predicts (ONNX Runtime allocates as it goes), so until two
+    // runs are done the first chunk is longer and the margin wider.
     let paced = job.policy.growth > 1.0;
-    let sustainable = costs.model().map(|m| m.sustainable_first_chunk());
+    let cold = costs.runs_this_session() < 2;
+    let caution = if cold { 1.4 } else { 1.0 };
+    let sustainable = costs
+        .model()
+        .map(|m| (m.sustainable_first_chunk(job.cancel.speed()) as f64 * caution).round() as usize);
     if paced && let Some(first) = sustainable {
         planner.set_next_limit(first);
     }
@@ -596,14 +599,20 @@ fn run_job(
             return;
         }
         if let Ok(samples) = &result {
-            let run = Run::new(chunk.tokens.len(), samples, started.elapsed().as_secs_f64());
-            pace.record(&run);
+            let speed = job.cancel.speed();
+            let run = Run::new(
+                chunk.tokens.len(),
+                samples,
+                started.elapsed().as_secs_f64(),
+                speed,
+            );
+            pace.record(&run, speed);
             costs.push(run);
             let cost = costs.model();
             lock(&shared.info).cost_model = cost;
             let next = cost.filter(|_| paced).map(|m| {
                 let floor = sustainable.unwrap_or(job.policy.first_max_tokens);
-                m.affordable(pace.buffered_secs()).max(floor)
+                m.affordable(pace.buffered_secs() / caution).max(floor)
             });
             if let Some(tokens) = next {
                 planner.set_next_limit(tokens);

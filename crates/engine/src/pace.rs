@@ -29,17 +29,18 @@ pub struct Run {
     pub tokens: usize,
     /// Seconds it took.
     pub synth_secs: f64,
-    /// Seconds of speech out (leading and trailing silence excluded).
+    /// Seconds of speech out (leading and trailing silence excluded), as at speed 1.
     pub speech_secs: f64,
 }
 
 impl Run {
-    /// A run of `tokens` that produced `samples` in `synth_secs`.
-    pub fn new(tokens: usize, samples: &[f32], synth_secs: f64) -> Self {
+    /// A run of `tokens` at `speed` that produced `samples` in `synth_secs`; its speech is
+    /// counted as if spoken at speed 1.
+    pub fn new(tokens: usize, samples: &[f32], synth_secs: f64, speed: f32) -> Self {
         Self {
             tokens,
             synth_secs,
-            speech_secs: speech_secs(samples),
+            speech_secs: speech_secs(samples) * f64::from(speed),
         }
     }
 }
@@ -100,10 +101,11 @@ impl CostModel {
     }
 
     /// The shortest first chunk after which each following chunk can be ready before the
-    /// speech buffered ahead of it runs out (25% headroom). Where synthesis is slower than
-    /// speech, no chunk size keeps up, so the first chunk is as long as allowed.
-    pub fn sustainable_first_chunk(&self) -> usize {
-        let gain = MARGIN * self.speech_per_token_secs - self.per_token_secs;
+    /// speech buffered ahead of it runs out (25% headroom), at `speed`. Where synthesis is slower
+    /// than speech, no chunk size keeps up, so the first chunk is as long as allowed.
+    pub fn sustainable_first_chunk(&self, speed: f32) -> usize {
+        let speech = self.speech_per_token_secs / f64::from(speed.max(0.1));
+        let gain = MARGIN * speech - self.per_token_secs;
         if gain <= 0.0 {
             return FIRST_MAX;
         }
@@ -121,6 +123,8 @@ impl CostModel {
 #[derive(Debug, Default)]
 pub struct CostHistory {
     runs: VecDeque<Run>,
+    /// Runs measured in this process (the prior's pseudo-runs excluded).
+    measured: usize,
 }
 
 impl CostHistory {
@@ -131,7 +135,7 @@ impl CostHistory {
         let mut history = Self::default();
         if let Some(m) = prior.filter(|m| m.per_token_secs > 0.0 && m.speech_per_token_secs > 0.0) {
             for tokens in [20, 100] {
-                history.push(Run {
+                history.runs.push_back(Run {
                     tokens,
                     synth_secs: m.synth_secs(tokens),
                     speech_secs: m.speech_per_token_secs * tokens as f64,
@@ -141,8 +145,14 @@ impl CostHistory {
         history
     }
 
+    /// Runs measured since the engine started.
+    pub fn runs_this_session(&self) -> usize {
+        self.measured
+    }
+
     /// Remembers a run.
     pub fn push(&mut self, run: Run) {
+        self.measured += 1;
         if self.runs.len() == HISTORY {
             self.runs.pop_front();
         }
@@ -188,10 +198,10 @@ pub struct Pace {
 }
 
 impl Pace {
-    /// Counts a finished chunk.
-    pub fn record(&mut self, run: &Run) {
+    /// Counts a finished chunk spoken at `speed`.
+    pub fn record(&mut self, run: &Run, speed: f32) {
         self.first_ready.get_or_insert_with(Instant::now);
-        self.speech_secs += run.speech_secs;
+        self.speech_secs += run.speech_secs / f64::from(speed.max(0.1));
     }
 
     /// Seconds of speech synthesized but not yet heard.
@@ -237,18 +247,18 @@ mod tests {
             speech_per_token_secs: 0.057,
         };
         assert_eq!(
-            slow.sustainable_first_chunk(),
+            slow.sustainable_first_chunk(1.0),
             51,
             "0.55 / (0.8·0.057 − 0.032) × 1.25"
         );
-        assert_eq!(fast.sustainable_first_chunk(), 12);
+        assert_eq!(fast.sustainable_first_chunk(1.0), 12);
         let hopeless = CostModel {
             fixed_secs: 0.5,
             per_token_secs: 0.06,
             speech_per_token_secs: 0.057,
         };
         assert_eq!(
-            hopeless.sustainable_first_chunk(),
+            hopeless.sustainable_first_chunk(1.0),
             FIRST_MAX,
             "slower than real time"
         );

@@ -24,12 +24,14 @@ fn speech_is_complete_from_the_first_syllable_and_flows_without_gaps() {
     }
     let (_serial, core) = core();
     let rec = Recording::start();
+    let requested = Instant::now();
     core.speak(PARAGRAPH).expect("speaks");
     assert!(
         core.wait_idle(Duration::from_secs(120)),
         "the paragraph ends"
     );
     let stats = core.stats().last.expect("stats recorded");
+    let handed = stats.first_audio_ms.map(|ms| rec.at(requested) + ms / 1e3);
     let capture = rec.finish();
 
     let first = capture.first_sound(0.0).expect("speech was captured");
@@ -55,6 +57,15 @@ fn speech_is_complete_from_the_first_syllable_and_flows_without_gaps() {
             .is_none_or(|g| g.1 <= LONGEST_EXPLAINED_GAP + UNDERRUN_ALLOWANCE),
         "no silent gap longer than punctuation explains: longest {:?}",
         gaps.first()
+    );
+    // The first syllable reaches the sink when the callback handed it over: the stream is kept
+    // running, so the device is never asleep and nothing at the start is swallowed.
+    let handed = handed.expect("first audio timed");
+    let onset = (first - handed) * 1e3;
+    println!("callback → sink onset: {onset:.0} ms");
+    assert!(
+        onset.abs() < 60.0,
+        "speech reached the sink {onset:.0} ms after the callback"
     );
     let ttfa = stats.first_audio_ms.expect("first audio timed");
     println!(
@@ -131,5 +142,99 @@ fn pause_and_resume_continue_where_it_paused() {
     assert!(
         (heard - expected).abs() <= expected * 0.05,
         "after pause/resume the speech lasts {heard:.2} s, synthesized {expected:.2} s"
+    );
+}
+
+#[test]
+fn a_new_reading_interrupts_the_old_one_cleanly() {
+    if !sink_available() {
+        return;
+    }
+    let (_serial, core) = core();
+    let rec = Recording::start();
+    core.speak(PARAGRAPH).expect("speaks");
+    std::thread::sleep(Duration::from_millis(2500));
+    let switched = Instant::now();
+    core.speak("Second reading.").expect("interrupts");
+    assert!(
+        core.wait_idle(Duration::from_secs(60)),
+        "the second reading ends"
+    );
+    let history = core.stats();
+    let t = rec.at(switched);
+    let capture = rec.finish();
+    let last = history.last.expect("stats");
+    assert!(!last.interrupted, "the second reading played to its end");
+    // The old reading goes quiet at once (the new one needs a moment to synthesize) ...
+    let quiet = capture
+        .silence_after(t, 0.08)
+        .expect("a silence after the switch");
+    assert!(
+        quiet - t < 0.05,
+        "the old reading stopped {:.0} ms after the switch",
+        (quiet - t) * 1e3
+    );
+    // ... and after the switch only the new reading plays, then silence.
+    let end = capture.last_sound().expect("speech");
+    let heard_after = end - t;
+    assert!(
+        heard_after <= last.audio_secs + 2.0,
+        "after the switch only the short second reading plays ({heard_after:.2} s)"
+    );
+}
+
+#[test]
+fn skip_moves_to_the_next_sentence() {
+    if !sink_available() {
+        return;
+    }
+    let (_serial, core) = core();
+    core.speak(PARAGRAPH).expect("speaks");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let before = loop {
+        if let Some(p) = core.player().position() {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "playback started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    core.skip(1).expect("skips");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let after = loop {
+        if let Some(p) = core.player().position()
+            && p.text_range.start > before.text_range.start
+        {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "playback moved on after skip");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let second_sentence = PARAGRAPH.find("Instead").expect("in the text");
+    assert!(
+        after.text_range.start >= second_sentence,
+        "reading resumed at a later sentence: {after:?} (was {before:?})"
+    );
+    core.stop();
+}
+
+#[test]
+fn a_speed_change_applies_to_the_reading_in_progress() {
+    if !sink_available() {
+        return;
+    }
+    let (_serial, core) = core();
+    core.set_speed(1.0).expect("valid");
+    core.speak(PARAGRAPH).expect("speaks");
+    assert!(core.wait_idle(Duration::from_secs(120)));
+    let normal = core.stats().last.expect("stats").audio_secs;
+    core.speak(PARAGRAPH).expect("speaks");
+    std::thread::sleep(Duration::from_millis(500));
+    core.set_speed(2.0).expect("valid");
+    assert!(core.wait_idle(Duration::from_secs(120)));
+    core.set_speed(1.0).expect("valid");
+    let faster = core.stats().last.expect("stats").audio_secs;
+    assert!(
+        faster < normal * 0.85,
+        "speed 2 from the next chunk on shortens the reading: {faster:.1} s vs {normal:.1} s"
     );
 }
