@@ -201,13 +201,36 @@ impl Iterator for Planner<'_> {
         while let Some(seg) = self.pending.pop_front() {
             let joint = usize::from(!phonemes.is_empty());
             if tokens + joint + seg.tokens > limit {
-                if tokens == 0 {
-                    // The segment alone is over the limit: cut it at the best boundary.
-                    let (head, tail) = split_phonemes(&seg.phonemes, limit);
-                    let tail = tail.to_string();
-                    phonemes.push_str(head.trim_end());
-                    tokens = vocab::count(&phonemes);
-                    text_range = Some(seg.text_range.clone());
+                // Over the limit. A segment too long for an empty chunk is cut at its best
+                // boundary. In a streamed reading (growing chunks), a chunk still under half its
+                // limit (a short first sentence such as a heading) is also filled up with the
+                // head of the next segment, so it carries the audio its limit was sized for;
+                // otherwise sentences stay whole.
+                let room = limit.saturating_sub(tokens + joint);
+                let top_up = self.policy.growth > 1.0 && tokens * 2 < limit;
+                if (tokens == 0 || top_up) && room > 0 {
+                    let (head, tail) = split_phonemes(&seg.phonemes, room);
+                    let (mut head, mut tail) = (head.trim_end().to_string(), tail.to_string());
+                    if vocab::count(&head) == 0 && tokens == 0 {
+                        // No usable boundary: a hard cut, so the chunk is never empty.
+                        let cut = hard_cut(&seg.phonemes, room);
+                        head = seg.phonemes[..cut].to_string();
+                        tail = seg.phonemes[cut..].to_string();
+                    }
+                    let head_tokens = vocab::count(&head);
+                    if head_tokens > 0 {
+                        if joint == 1 {
+                            phonemes.push(' ');
+                        }
+                        phonemes.push_str(&head);
+                        tokens += joint + head_tokens;
+                        text_range = Some(match text_range {
+                            Some(r) => r.start..seg.text_range.end,
+                            None => seg.text_range.clone(),
+                        });
+                    } else {
+                        tail = seg.phonemes.clone();
+                    }
                     let tail_tokens = vocab::count(&tail);
                     if tail_tokens > 0 {
                         let text_range = seg.text_range;
@@ -286,6 +309,20 @@ pub fn split_phonemes(phonemes: &str, limit: usize) -> (&str, &str) {
         .or([sentence, clause, space].into_iter().flatten().max())
         .map_or(hard, |(i, _)| i);
     (&phonemes[..cut], phonemes[cut..].trim_start())
+}
+
+/// Byte index after the first `limit` tokens of `phonemes` (at least one character in).
+fn hard_cut(phonemes: &str, limit: usize) -> usize {
+    let mut count = 0;
+    for (i, c) in phonemes.char_indices() {
+        if vocab::token_id(c).is_some() {
+            if count == limit.max(1) {
+                return i;
+            }
+            count += 1;
+        }
+    }
+    phonemes.len()
 }
 
 /// Splits normalized text into pieces for the G2P: sentences (Unicode sentence boundaries, plus
@@ -425,6 +462,37 @@ mod tests {
         let limits: Vec<usize> = (0..8).map(|i| p.limit(i)).collect();
         assert_eq!(limits, vec![32, 48, 72, 108, 162, 200, 200, 200]);
         assert_eq!(ChunkPolicy::default().limit(5), 200, "no growth by default");
+    }
+
+    #[test]
+    fn a_short_first_sentence_is_topped_up_from_the_next_one() {
+        let phonemizer = Phonemizer::new();
+        let text = "Part one. Reading by ear has quietly become one of the most useful habits of \
+                    people who work with long documents every day of the week."
+            .to_string();
+        let policy = ChunkPolicy {
+            first_max_tokens: 60,
+            max_tokens: 200,
+            growth: 1.5,
+        };
+        let chunks = plan(&phonemizer, text.clone(), Dialect::American, policy);
+        let first = chunks[0].tokens.len();
+        assert!(
+            (30..=60).contains(&first),
+            "the heading is joined by part of the sentence: {first}"
+        );
+        let whole = ChunkPolicy {
+            growth: 1.0,
+            ..policy
+        };
+        let unstreamed = plan(&phonemizer, text, Dialect::American, whole);
+        assert!(
+            unstreamed[0].tokens.len() < 15,
+            "without streaming, sentences stay whole"
+        );
+        let total: usize = chunks.iter().map(|c| c.tokens.len()).sum();
+        let whole = vocab::count(&phonemizer.phonemize("Part one.", Dialect::American));
+        assert!(total > whole + 60, "nothing is lost: {total} tokens in all");
     }
 
     #[test]
