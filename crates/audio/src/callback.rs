@@ -58,9 +58,7 @@ where
     out[written..].fill(silence);
     if written < out.len() && shared.active.load(Ordering::Acquire) {
         if shared.input_done.load(Ordering::Acquire) {
-            if !shared.finished.swap(true, Ordering::AcqRel) {
-                shared.finished_ns.store(shared.now_ns(), Ordering::Release);
-            }
+            shared.finished.store(true, Ordering::Release);
             shared.active.store(false, Ordering::Release);
         } else {
             if !shared.starving.swap(true, Ordering::Relaxed) {

@@ -24,8 +24,6 @@ pub struct Shared {
     /// Nanoseconds since `epoch` when the callback first wrote a non-silent sample of the
     /// current utterance (0: not yet).
     pub first_sound_ns: AtomicU64,
-    /// Nanoseconds since `epoch` when the callback played the current utterance's last sample.
-    pub finished_ns: AtomicU64,
     /// Underruns: times playback ran dry mid-utterance (one per episode, however long).
     pub underruns: AtomicU64,
     /// True while the callback is in an underrun episode.
@@ -48,7 +46,6 @@ impl Shared {
             finished: AtomicBool::new(false),
             volume: AtomicU32::new(1.0f32.to_bits()),
             first_sound_ns: AtomicU64::new(0),
-            finished_ns: AtomicU64::new(0),
             underruns: AtomicU64::new(0),
             starving: AtomicBool::new(false),
             underrun_frames: AtomicU64::new(0),
@@ -76,7 +73,6 @@ impl Shared {
     /// is not an underrun.
     pub fn begin_utterance(&self) {
         self.first_sound_ns.store(0, Ordering::SeqCst);
-        self.finished_ns.store(0, Ordering::SeqCst);
         self.underrun_frames.store(0, Ordering::SeqCst);
         self.played_frames.store(0, Ordering::SeqCst);
         self.finished.store(false, Ordering::SeqCst);

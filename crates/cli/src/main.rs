@@ -290,7 +290,7 @@ fn synth_to_wav(
         synth_time += chunk.synth_time;
         if let Some(bar) = &bar {
             bar.set_length(chunk.text_len as u64);
-            bar.set_position(chunk.text_done as u64);
+            bar.set_position(chunk.text_range.end as u64);
             bar.set_message(format!(
                 "{:.0} s of audio",
                 samples as f32 / SAMPLE_RATE as f32

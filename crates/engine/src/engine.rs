@@ -134,9 +134,8 @@ pub struct AudioChunk {
     pub samples: Vec<f32>,
     /// The phonemes spoken.
     pub phonemes: String,
-    /// Bytes of normalized text covered so far (for progress), out of `text_len`.
-    pub text_done: usize,
-    /// The normalized text this chunk speaks (byte range; see [`AudioChunk::text_done`]).
+    /// The normalized text this chunk speaks (byte range, sentence granularity); its end,
+    /// out of `text_len`, is the reading's progress.
     pub text_range: std::ops::Range<usize>,
     /// Length of the normalized text.
     pub text_len: usize,
@@ -631,7 +630,6 @@ fn run_job(
             index: chunk.index,
             samples,
             phonemes: chunk.phonemes,
-            text_done: chunk.text_range.end,
             text_range: chunk.text_range,
             text_len,
             synth_time: started.elapsed(),

@@ -54,10 +54,10 @@ fn long_text_streams_chunk_by_chunk_within_the_token_limit() {
             chunk.index
         );
         assert!(
-            chunk.text_done >= last_done,
+            chunk.text_range.end >= last_done,
             "progress never goes backwards"
         );
-        last_done = chunk.text_done;
+        last_done = chunk.text_range.end;
         assert_eq!(chunk.index, count, "chunks arrive in order");
         count += 1;
     }
