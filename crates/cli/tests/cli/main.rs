@@ -40,6 +40,19 @@ pub fn utter_in(home: &Path, args: &[&str], input: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("utter finishes")
 }
 
+/// True when the PulseAudio null sink of scripts/test.sh is running; CI must have it.
+pub fn sink_available() -> bool {
+    if std::env::var_os("PULSE_SERVER").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI runs this with the null sink"
+    );
+    eprintln!("skipped: no PulseAudio null sink (run scripts/test.sh)");
+    false
+}
+
 /// stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
