@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/prereqs.sh
 cargo build --release --quiet -p utter-cli
 ./target/release/utter setup
-text="${*:-Hello! I'm Utter. I read whatever you select, on your own machine, in a natural voice.}"
+default_text="Hello! I am Utter. I read whatever you select, on your own machine, in a natural voice."
+text="${*:-$default_text}"
 if ! ./target/release/utter say "$text"; then
   echo "No audio output here: writing the speech to speech.wav instead." >&2
   ./target/release/utter synth "$text" -o speech.wav
