@@ -3,7 +3,8 @@
 //! another, and hands each new stream's ring-buffer producer to the feeder.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
@@ -18,6 +19,14 @@ use crate::{AudioError, device};
 const RING_SECS: f32 = 0.5;
 /// Requested device buffer, in seconds (falls back to the device default if refused).
 const DEVICE_BUFFER_SECS: f32 = 0.01;
+
+/// How often the system default is checked for a change (device enumeration is not free).
+const FOLLOW_POLL: Duration = Duration::from_secs(2);
+/// How often a lost output is retried: speech waiting on it should resume promptly.
+const RETRY_LOST: Duration = Duration::from_millis(250);
+/// For how long a lost output is retried at [`RETRY_LOST`] before falling back to
+/// [`FOLLOW_POLL`].
+const RETRY_FAST_FOR: Duration = Duration::from_secs(15);
 
 /// The format of the stream in use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -60,11 +69,20 @@ where
     let channels = usize::from(config.channels);
     let capacity = (config.sample_rate as f32 * RING_SECS) as usize * channels;
     let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(capacity.max(1024));
+    let error_shared = Arc::clone(&shared);
     let stream = device.build_output_stream::<T, _, _>(
         config,
         move |out: &mut [T], _| render(out, &mut consumer, &shared, channels),
-        move |e| {
-            let _ = errors.try_send(e.to_string());
+        move |e: cpal::Error| match e.kind() {
+            // Recovered in place by cpal (re-prepare, or rerouted to the new default): a
+            // rebuild would only drop what the ring holds.
+            cpal::ErrorKind::Xrun => {
+                error_shared.device_xruns.fetch_add(1, Ordering::Relaxed);
+            }
+            cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
+            _ => {
+                let _ = errors.try_send(e.to_string());
+            }
         },
         None,
     )?;
@@ -120,9 +138,11 @@ fn open(
     Ok((stream, producer, info))
 }
 
-/// Runs the audio thread. The first open's result goes to `opened` so the player can fail fast.
+/// Runs the audio thread. The first open's result goes to `opened` so the player can fail fast;
+/// with `wait_for_device`, a failed first open is retried like a lost output.
 pub(crate) fn run(
     mut name: Option<String>,
+    wait_for_device: bool,
     shared: Arc<Shared>,
     commands: Receiver<OutputCommand>,
     events: Sender<OutputEvent>,
@@ -130,9 +150,13 @@ pub(crate) fn run(
 ) {
     let (err_tx, err_rx) = crossbeam_channel::bounded::<String>(4);
     let mut first = Some(opened);
+    // Since when there has been no output: retried quickly at first (speech may be waiting),
+    // then every few seconds (a machine with no output at all stays cheap).
+    let mut lost_at: Option<Instant> = None;
     loop {
         let stream = match open(name.as_deref(), &shared, &err_tx) {
             Ok((stream, producer, info)) => {
+                lost_at = None;
                 if let Some(opened) = first.take() {
                     let _ = opened.send(Ok(info.clone()));
                 }
@@ -140,13 +164,22 @@ pub(crate) fn run(
                 Some(stream)
             }
             Err(e) => {
-                tracing::warn!("audio output unavailable: {e}");
+                if lost_at.is_none() {
+                    tracing::warn!("audio output unavailable: {e}");
+                } else {
+                    tracing::debug!("audio output still unavailable: {e}");
+                }
+                lost_at.get_or_insert_with(Instant::now);
                 if let Some(opened) = first.take() {
                     let _ = opened.send(Err(e));
-                    return;
+                    if !wait_for_device {
+                        return;
+                    }
+                    None
+                } else {
+                    let _ = events.send(OutputEvent::Lost(e.to_string()));
+                    None
                 }
-                let _ = events.send(OutputEvent::Lost(e.to_string()));
-                None
             }
         };
         let followed = device::default_name();
@@ -166,7 +199,11 @@ pub(crate) fn run(
                     std::thread::sleep(Duration::from_millis(100));
                     break;
                 },
-                default(Duration::from_secs(2)) => {
+                default(match (&stream, lost_at) {
+                    (Some(_), _) => FOLLOW_POLL,
+                    (None, Some(t)) if t.elapsed() > RETRY_FAST_FOR => FOLLOW_POLL,
+                    (None, _) => RETRY_LOST,
+                }) => {
                     if stream.is_none() || (name.is_none() && device::default_name() != followed) {
                         break; // retry a lost output, or follow a changed system default
                     }

@@ -28,6 +28,8 @@ pub struct PcmChunk {
     pub sample_rate: u32,
     /// What follows this chunk (decides the pause after it).
     pub boundary: Boundary,
+    /// This chunk continues the previous one's speech (keep its start as it is).
+    pub joins_previous: bool,
     /// The text it speaks (for skipping), in the caller's coordinates.
     pub text_range: Range<usize>,
     /// How long synthesis took.
@@ -50,6 +52,9 @@ pub struct Utterance {
 pub struct PlayerConfig {
     /// Output device name (`None`: the system default, followed when it changes).
     pub device: Option<String>,
+    /// With no usable output at start, start anyway and keep looking for one (the menu-bar app
+    /// stays up and says so) instead of failing.
+    pub wait_for_device: bool,
 }
 
 /// Where playback is.
@@ -115,12 +120,22 @@ impl Player {
             std::thread::Builder::new()
                 .name("utter-audio".into())
                 .spawn(move || {
-                    output::run(config.device, shared, out_cmd_rx, out_evt_tx, opened_tx)
+                    output::run(
+                        config.device,
+                        config.wait_for_device,
+                        shared,
+                        out_cmd_rx,
+                        out_evt_tx,
+                        opened_tx,
+                    )
                 })
                 .map_err(|e| AudioError::NoDevice { why: e.to_string() })?
         };
-        let format = opened_rx.recv().map_err(|_| AudioError::Stopped)??;
-        lock(&status).output = Some(format);
+        match opened_rx.recv().map_err(|_| AudioError::Stopped)? {
+            Ok(format) => lock(&status).output = Some(format),
+            Err(e) if config.wait_for_device => lock(&status).output_error = Some(e.to_string()),
+            Err(e) => return Err(e),
+        }
         let (feed_tx, feed_rx) = crossbeam_channel::unbounded();
         let feeder = {
             let (shared, status) = (Arc::clone(&shared), Arc::clone(&status));
@@ -230,6 +245,17 @@ impl Player {
         lock(&self.status).history.snapshot()
     }
 
+    /// The last `n` utterances' statistics, oldest first (for a chart).
+    pub fn recent_stats(&self, n: usize) -> Vec<UtteranceStats> {
+        lock(&self.status).history.recent(n)
+    }
+
+    /// True once the utterance requested at `requested` has put sound in the device buffer.
+    pub fn sounded_since(&self, requested: Instant) -> bool {
+        let first = self.shared.first_sound_ns.load(Ordering::SeqCst);
+        self.shared.instant(first).is_some_and(|t| t >= requested)
+    }
+
     /// Underruns counted since the player started.
     pub fn underruns_total(&self) -> u64 {
         self.shared.underruns.load(Ordering::Relaxed)
@@ -261,6 +287,7 @@ struct Current {
     pending_pos: usize,
     queued_frames: u64,
     underruns_at_start: u64,
+    xruns_at_start: u64,
     last_queued: Option<Instant>,
     done: bool,
 }
@@ -271,7 +298,12 @@ struct Feeder {
     producer: Option<rtrb::Producer<f32>>,
     converter: Option<Converter>,
     current: Option<Current>,
+    /// Since when there has been no output (device gone, not reopened yet).
+    lost_since: Option<Instant>,
 }
+
+/// How long an utterance waits for a lost output to come back before it is abandoned.
+const OUTPUT_GRACE: Duration = Duration::from_secs(10);
 
 impl Feeder {
     fn new(shared: Arc<Shared>, status: Arc<Mutex<Status>>) -> Self {
@@ -281,6 +313,7 @@ impl Feeder {
             producer: None,
             converter: None,
             current: None,
+            lost_since: None,
         }
     }
 
@@ -300,23 +333,41 @@ impl Feeder {
                 },
                 recv(outputs) -> evt => match evt {
                     Ok(OutputEvent::Ready(producer, format)) => self.use_output(producer, format),
-                    Ok(OutputEvent::Lost(why)) => {
-                        lock(&self.status).output_error = Some(why);
-                        self.producer = None;
-                        self.finish(true);
-                        self.shared.active.store(false, Ordering::SeqCst);
-                        self.set_idle();
-                    }
+                    Ok(OutputEvent::Lost(why)) => self.lose_output(why),
                     Err(_) => return,
                 },
                 recv(chunk_rx) -> chunk => self.accept(chunk.ok()),
                 default(Duration::from_millis(4)) => {}
             }
+            self.give_up_without_output();
             self.check_finished();
         }
     }
 
+    /// The output is gone and the audio thread could not reopen one yet. The utterance waits
+    /// (the audio thread keeps retrying the default) rather than being dropped unheard.
+    fn lose_output(&mut self, why: String) {
+        tracing::warn!("audio output lost: {why}");
+        lock(&self.status).output_error = Some(why);
+        self.producer = None;
+        self.shared.active.store(false, Ordering::SeqCst);
+        self.lost_since.get_or_insert_with(Instant::now);
+    }
+
+    /// Ends the utterance (interrupted, `output_error` kept for the caller to report) when no
+    /// output has come back within [`OUTPUT_GRACE`]: never hang on a vanished device.
+    fn give_up_without_output(&mut self) {
+        let Some(since) = self.lost_since else {
+            return;
+        };
+        if self.current.is_some() && since.elapsed() >= OUTPUT_GRACE {
+            self.finish(true);
+            self.set_idle();
+        }
+    }
+
     fn use_output(&mut self, producer: rtrb::Producer<f32>, format: OutputFormat) {
+        self.lost_since = None;
         match Converter::new(24_000, format.rate, format.channels) {
             Ok(c) => self.converter = Some(c),
             Err(e) => tracing::error!("{e}"),
@@ -349,6 +400,7 @@ impl Feeder {
             pending_pos: 0,
             queued_frames: 0,
             underruns_at_start: underruns,
+            xruns_at_start: self.shared.device_xruns.load(Ordering::Relaxed),
             last_queued: None,
             done: false,
         });
@@ -383,7 +435,7 @@ impl Feeder {
             current.done = true;
             return;
         };
-        if chunk.index == 0 {
+        if current.stats.first_chunk_ms.is_none() {
             current.stats.first_chunk_ms = Some(ms(chunk.ready_after));
         }
         if let Some(last) = current.last_queued {
@@ -398,7 +450,12 @@ impl Feeder {
         }
         current.synth += chunk.synth_time;
         current.stats.chunks += 1;
-        let shaped = seams::shape(&chunk.samples, chunk.sample_rate, chunk.boundary);
+        let shaped = seams::shape(
+            &chunk.samples,
+            chunk.sample_rate,
+            chunk.boundary,
+            chunk.joins_previous,
+        );
         current.stats.audio_secs += shaped.len() as f64 / f64::from(chunk.sample_rate);
         let frames = match self.converter.as_mut() {
             Some(conv) => {
@@ -471,6 +528,8 @@ impl Feeder {
             first.map(|t| ms(t.saturating_duration_since(current.requested)));
         current.stats.underruns =
             self.shared.underruns.load(Ordering::SeqCst) - current.underruns_at_start;
+        current.stats.device_xruns =
+            self.shared.device_xruns.load(Ordering::Relaxed) - current.xruns_at_start;
         let rate = self.converter.as_ref().map_or(48_000, Converter::rate);
         current.stats.gap_ms =
             self.shared.underrun_frames.load(Ordering::SeqCst) as f64 * 1e3 / f64::from(rate);
@@ -481,5 +540,31 @@ impl Feeder {
         current.stats.interrupted = interrupted;
         tracing::info!(stats = ?current.stats, "utterance ended");
         lock(&self.status).history.push(current.stats);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_no_usable_output_the_player_fails_or_waits_as_asked() {
+        let missing = || PlayerConfig {
+            device: Some("no such output device".into()),
+            wait_for_device: false,
+        };
+        let err = Player::new(missing()).expect_err("no such device");
+        assert!(
+            err.to_string().contains("no such output device"),
+            "names the device: {err}"
+        );
+        let player = Player::new(PlayerConfig {
+            wait_for_device: true,
+            ..missing()
+        })
+        .expect("starts anyway, to wait for an output");
+        let why = player.output_error().expect("says why there is no output");
+        assert!(why.contains("no such output device"), "{why}");
+        assert!(!player.is_playing());
     }
 }

@@ -1,5 +1,7 @@
 //! Seams between chunks: each chunk is trimmed to its speech, then followed by a pause whose
-//! length fits the punctuation at the boundary, with short fades so no edge clicks.
+//! length fits the punctuation at the boundary, with short fades so no edge clicks. A chunk may
+//! arrive in pieces that continue one another (windowed decoding): those are joined as they
+//! are, with no trim, fade or pause between them.
 
 /// What separates a chunk from the next one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -12,6 +14,8 @@ pub enum Boundary {
     Word,
     /// The utterance ends.
     End,
+    /// The next piece continues this stretch of speech (it was already blended at the seam).
+    Continue,
 }
 
 impl Boundary {
@@ -30,7 +34,7 @@ impl Boundary {
             Self::Sentence => 0.32,
             Self::Clause => 0.16,
             Self::Word => 0.03,
-            Self::End => 0.0,
+            Self::End | Self::Continue => 0.0,
         }
     }
 }
@@ -43,26 +47,45 @@ const MARGIN: f32 = 0.02;
 const FADE: f32 = 0.004;
 
 /// Trims `samples` (mono, `rate` Hz) to its speech plus a margin, fades the cut edges and
-/// appends the pause for `boundary`. All-silent input becomes just the pause.
-pub fn shape(samples: &[f32], rate: u32, boundary: Boundary) -> Vec<f32> {
+/// appends the pause for `boundary`. All-silent input becomes just the pause. A piece that
+/// `joins` the previous one keeps its start as it is; one followed by [`Boundary::Continue`]
+/// keeps its end.
+pub fn shape(samples: &[f32], rate: u32, boundary: Boundary, joins: bool) -> Vec<f32> {
     let rate = rate as f32;
     let margin = (MARGIN * rate) as usize;
     let pause = (boundary.pause() * rate) as usize;
+    let continues = boundary == Boundary::Continue;
     let first = samples.iter().position(|s| s.abs() > QUIET);
     let last = samples.iter().rposition(|s| s.abs() > QUIET);
     let (Some(first), Some(last)) = (first, last) else {
+        if joins || continues {
+            // Quiet audio inside a stretch of speech is part of it (a pause between words).
+            return samples.to_vec();
+        }
         return vec![0.0; pause];
     };
-    let start = first.saturating_sub(margin);
-    let end = (last + margin + 1).min(samples.len());
+    let start = if joins {
+        0
+    } else {
+        first.saturating_sub(margin)
+    };
+    let end = if continues {
+        samples.len()
+    } else {
+        (last + margin + 1).min(samples.len())
+    };
     let mut out = Vec::with_capacity(end - start + pause);
     out.extend_from_slice(&samples[start..end]);
     let fade = ((FADE * rate) as usize).min(out.len() / 2);
     for i in 0..fade {
         let g = i as f32 / fade as f32;
-        out[i] *= g;
-        let j = out.len() - 1 - i;
-        out[j] *= g;
+        if !joins {
+            out[i] *= g;
+        }
+        if !continues {
+            let j = out.len() - 1 - i;
+            out[j] *= g;
+        }
     }
     out.resize(out.len() + pause, 0.0);
     out
@@ -84,7 +107,7 @@ mod tests {
         let mut chunk = vec![0.0f32; 2400];
         chunk.extend(std::iter::repeat_n(0.5, 2400));
         chunk.extend(vec![0.0f32; 4800]);
-        let out = shape(&chunk, 24_000, Boundary::Clause);
+        let out = shape(&chunk, 24_000, Boundary::Clause, false);
         let expected = 480 + 2400 + 480 + (0.16 * 24_000.0) as usize;
         assert!(
             out.len().abs_diff(expected) <= 2,
@@ -97,6 +120,31 @@ mod tests {
 
     #[test]
     fn an_all_silent_chunk_is_only_its_pause() {
-        assert_eq!(shape(&[0.0; 100], 24_000, Boundary::Word).len(), 720);
+        assert_eq!(shape(&[0.0; 100], 24_000, Boundary::Word, false).len(), 720);
+    }
+
+    #[test]
+    fn pieces_of_one_chunk_join_untouched() {
+        let mut piece = vec![0.0f32; 1000];
+        piece.extend(std::iter::repeat_n(0.5, 960));
+        let middle = shape(&piece, 24_000, Boundary::Continue, true);
+        assert_eq!(middle, piece, "no trim, fade or pause inside a chunk");
+        let head = shape(&piece, 24_000, Boundary::Continue, false);
+        assert_eq!(
+            head.len(),
+            480 + 960,
+            "the chunk's start is trimmed, its end kept"
+        );
+        assert_eq!(
+            *head.last().expect("samples"),
+            0.5,
+            "no fade-out before the next piece"
+        );
+        let quiet = shape(&[0.0; 100], 24_000, Boundary::Continue, true);
+        assert_eq!(
+            quiet.len(),
+            100,
+            "a quiet piece inside speech is kept, not dropped"
+        );
     }
 }

@@ -32,6 +32,9 @@ pub struct Shared {
     pub underrun_frames: AtomicU64,
     /// Frames of this utterance handed to the device so far.
     pub played_frames: AtomicU64,
+    /// Device xruns since the player started: the callback itself was late (CPU starvation),
+    /// which the stream recovers from in place, so they cost a glitch, not a rebuild.
+    pub device_xruns: AtomicU64,
 }
 
 impl Shared {
@@ -50,6 +53,7 @@ impl Shared {
             starving: AtomicBool::new(false),
             underrun_frames: AtomicU64::new(0),
             played_frames: AtomicU64::new(0),
+            device_xruns: AtomicU64::new(0),
         }
     }
 

@@ -18,6 +18,9 @@ pub struct UtteranceStats {
     pub first_audio_ms: Option<f64>,
     /// Callback invocations that found the buffer empty mid-utterance.
     pub underruns: u64,
+    /// Times the device itself ran dry because the callback was late (CPU starvation; the
+    /// ring may still have held audio).
+    pub device_xruns: u64,
     /// Silence inserted by underruns, ms (unplanned gaps between chunks).
     pub gap_ms: f64,
     /// Longest wait between one chunk being queued and the next being ready beyond what was
@@ -91,6 +94,12 @@ impl StatsHistory {
             self.recent.pop_front();
         }
         self.recent.push_back(stats);
+    }
+
+    /// The last `n` utterances, oldest first.
+    pub fn recent(&self, n: usize) -> Vec<UtteranceStats> {
+        let skip = self.recent.len().saturating_sub(n);
+        self.recent.iter().skip(skip).cloned().collect()
     }
 
     /// The summary.

@@ -1,5 +1,5 @@
 //! `utter`: Utter's command line. Fetches the assets (`setup`), writes speech to WAV files
-//! (`synth`), shows phonemes and voices, and speaks (`say`).
+//! (`synth`), shows phonemes and voices, speaks (`say`) and measures (`bench`).
 //!
 //! Exit codes: 0 ok, 1 runtime failure, 2 usage (bad arguments, empty text, unknown voice).
 
@@ -36,6 +36,10 @@ struct Cli {
     /// Use this Kokoro ONNX model instead of the fetched int8 one (e.g. kokoro-v1.0.onnx).
     #[arg(long, global = true, env = "UTTER_MODEL", value_name = "FILE")]
     model: Option<PathBuf>,
+    /// Run the model whole, without windowed decoding (slower to start speaking; for comparing
+    /// the two).
+    #[arg(long, global = true, env = "UTTER_WHOLE_MODEL")]
+    whole_model: bool,
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -56,6 +60,10 @@ enum Command {
         /// The WAV file to write (24 kHz mono, 16-bit).
         #[arg(short, long, value_name = "FILE.wav")]
         output: PathBuf,
+        /// Chunk and window the text as `say` does for early audio (short first window, seams
+        /// between windows) instead of the largest windows: for checking what listeners hear.
+        #[arg(long)]
+        streamed: bool,
     },
     /// Speak TEXT (or stdin) through an output device; returns when the speech ends.
     Say {
@@ -70,15 +78,26 @@ enum Command {
     },
     /// List the audio output devices.
     Devices,
-    /// Measure time to first audio at the device, real-time factor and underruns with a warm
-    /// engine (medians of several runs; JSON on stdout, a table on stderr).
+    /// Measure time to first audio at the device, cache hits, real-time factor, underruns,
+    /// memory and start-up with a warm engine, next to the targets and the Python kokoro-onnx
+    /// peer (medians of several runs; JSON on stdout, a table on stderr).
     Bench {
-        /// Runs per case.
-        #[arg(long, default_value_t = 10)]
+        /// Runs per case (medians are reported).
+        #[arg(long, default_value_t = 5)]
         runs: usize,
-        /// Also read this file to the end once (e.g. tests/data/article-2000.txt).
+        /// The long text (default: tests/data/article-2000.txt of the checkout).
         #[arg(long, value_name = "FILE")]
         article: Option<PathBuf>,
+        /// Skip reading the article to the end (about 13 minutes).
+        #[arg(long)]
+        quick: bool,
+        /// The Python with kokoro-onnx for the peer comparison (default:
+        /// .cache/bench-peer/bin/python of the checkout; see scripts/bench.sh).
+        #[arg(long, value_name = "PYTHON")]
+        peer_python: Option<PathBuf>,
+        /// Skip the Python peer.
+        #[arg(long)]
+        no_peer: bool,
         /// Output device name.
         #[arg(long, value_name = "NAME")]
         device: Option<String>,
@@ -160,13 +179,21 @@ fn paths(model: Option<PathBuf>) -> AssetPaths {
     }
 }
 
+/// `--whole-model`: set once at start, read where engines are configured.
+static WHOLE_MODEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    WHOLE_MODEL.store(cli.whole_model, std::sync::atomic::Ordering::Relaxed);
     let paths = paths(cli.model);
     match cli.command {
         Command::Setup { verify } => setup(&paths, verify),
-        Command::Synth { speech, output } => {
+        Command::Synth {
+            speech,
+            output,
+            streamed,
+        } => {
             let text = read_text(speech.text.clone())?;
-            synth_to_wav(&paths, &text, &speech, &output, true)?;
+            synth_to_wav(&paths, &text, &speech, &output, streamed)?;
             Ok(())
         }
         Command::Say {
@@ -178,8 +205,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             runs,
             article,
+            quick,
+            peer_python,
+            no_peer,
             device,
-        } => bench(&paths, runs, article, device),
+        } => {
+            let article = article.unwrap_or_else(|| paths.root.join("tests/data/article-2000.txt"));
+            let peer = (!no_peer).then(|| bench::Peer {
+                python: peer_python
+                    .unwrap_or_else(|| paths.root.join(".cache/bench-peer/bin/python")),
+                script: paths.root.join("bench/peer.py"),
+            });
+            bench(&paths, runs, &article, !quick, peer, device)
+        }
         Command::Phonemes { text, voice } => phonemes(text, &voice),
         Command::Voices { json } => voices(&paths, json),
     }
@@ -248,6 +286,9 @@ fn engine_config(paths: &AssetPaths, warm_up: bool) -> anyhow::Result<EngineConf
     );
     config.warm_up = warm_up;
     config.cost_cache = Some(utter_assets::user_cache_dir().join("cost-model.json"));
+    if WHOLE_MODEL.load(std::sync::atomic::Ordering::Relaxed) {
+        config.split_cache_dir = None;
+    }
     Ok(config)
 }
 
@@ -264,13 +305,16 @@ fn synth_to_wav(
     text: &str,
     speech: &SpeechArgs,
     output: &Path,
-    report: bool,
+    streamed: bool,
 ) -> anyhow::Result<Duration> {
     let engine = start_engine(paths)?;
     let started = Instant::now();
     let mut request = SynthRequest::new(text);
     request.voice = speech.voice.clone();
     request.speed = speech.speed;
+    if streamed {
+        request.policy = utter_engine::ChunkPolicy::streaming();
+    }
     let synthesis = engine.synthesize(request)?;
     let mut writer = wav::AtomicWav::create(output, SAMPLE_RATE)?;
     let bar = (text.len() > 2_000 && std::io::stderr().is_terminal()).then(|| {
@@ -302,15 +346,13 @@ fn synth_to_wav(
     }
     writer.finish()?;
     let audio = Duration::from_secs_f64(samples as f64 / f64::from(SAMPLE_RATE));
-    if report {
-        eprintln!(
-            "Wrote {} ({:.1} s of audio in {:.1} s, real-time factor {:.2}).",
-            output.display(),
-            audio.as_secs_f32(),
-            started.elapsed().as_secs_f32(),
-            synth_time.as_secs_f32() / audio.as_secs_f32().max(1e-3),
-        );
-    }
+    eprintln!(
+        "Wrote {} ({:.1} s of audio in {:.1} s, real-time factor {:.2}).",
+        output.display(),
+        audio.as_secs_f32(),
+        started.elapsed().as_secs_f32(),
+        synth_time.as_secs_f32() / audio.as_secs_f32().max(1e-3),
+    );
     Ok(audio)
 }
 
@@ -323,7 +365,10 @@ fn say(
     let text = read_text(speech.text.clone())?;
     let core = Arc::new(Core::start(
         engine_config(paths, false)?,
-        PlayerConfig { device },
+        PlayerConfig {
+            device,
+            ..PlayerConfig::default()
+        },
     )?);
     core.set_voice(&speech.voice)?;
     core.set_speed(speech.speed)?;
@@ -335,8 +380,18 @@ fn say(
     }
     core.speak(&text)?;
     while !core.wait_idle(Duration::from_millis(100)) {}
+    let stats = core.stats();
     if print_stats {
-        println!("{}", serde_json::to_string_pretty(&core.stats())?);
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    }
+    // Cut off because the output vanished and none came back (not because of Ctrl+C).
+    if let Some(why) = core.player().output_error()
+        && stats.last.is_some_and(|s| s.interrupted)
+    {
+        anyhow::bail!(
+            "the audio output was lost mid-speech and none came back ({why}); \
+             `utter synth -o speech.wav` writes a file instead"
+        );
     }
     Ok(())
 }
@@ -344,28 +399,74 @@ fn say(
 fn bench(
     paths: &AssetPaths,
     runs: usize,
-    article: Option<PathBuf>,
+    article: &Path,
+    full_article: bool,
+    peer: Option<bench::Peer>,
     device: Option<String>,
 ) -> anyhow::Result<()> {
-    const SENTENCE: &str = "The quick brown fox jumps over the lazy dog.";
-    const PARAGRAPH: &str = "Reading by ear has quietly become a habit of people who work with \
-        long documents. Instead of staring at a screen for another hour, they select a report, \
-        press a key, and listen while their eyes rest. The voice has to start at once, flow \
-        without gaps, and stop the instant they ask.";
+    let launched = Instant::now();
+    let article = std::fs::read_to_string(article)
+        .with_context(|| format!("cannot read the article {}", article.display()))?;
     // Warm, as the app runs: measured from a resident engine.
-    let core = Core::start(engine_config(paths, true)?, PlayerConfig { device })?;
+    let core = Core::start(
+        engine_config(paths, true)?,
+        PlayerConfig {
+            device,
+            ..PlayerConfig::default()
+        },
+    )?;
     core.engine().wait_ready(Duration::from_secs(300))?;
-    let mut results = vec![
-        bench::measure(&core, "sentence", SENTENCE, runs)?,
-        bench::measure(&core, "paragraph", PARAGRAPH, runs)?,
+    let launch_to_ready_ms = launched.elapsed().as_secs_f64() * 1e3;
+    let info = core.engine().info();
+    let runs = runs.max(1);
+    let mut report = bench::Report {
+        machine: bench::Machine::here(info.threads),
+        launch_to_ready_ms,
+        load_ms: info.load_ms,
+        warm_up_ms: info.warm_up_ms,
+        windowed_decoding: info.windowed_decoding,
+        ..bench::Report::default()
+    };
+    let cases = [
+        ("phrase", bench::PHRASE, true),
+        ("sentence", bench::SENTENCE, true),
+        ("paragraph", bench::PARAGRAPH, true),
+        ("article", article.as_str(), false),
     ];
-    if let Some(path) = article {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        results.push(bench::measure(&core, "article", &text, 1)?);
+    for (name, text, to_end) in cases {
+        eprintln!("bench: {name} ({} runs)…", runs);
+        report
+            .cases
+            .push(bench::measure(&core, name, text, runs, to_end)?);
     }
-    eprint!("{}", bench::table(&results));
-    println!("{}", serde_json::to_string_pretty(&results)?);
+    if full_article {
+        eprintln!("bench: reading the article to the end (about 13 minutes)…");
+        report.article_full = Some(bench::read_through(&core, &article)?);
+    }
+    report.idle_cpu_percent = bench::idle_cpu(5.0);
+    report.idle_rss_mb = utter_core::mem::memory().rss_mb();
+    drop(core);
+    if let Some(peer) = peer {
+        eprintln!("bench: the Python kokoro-onnx peer…");
+        let texts: Vec<(&str, &str)> = cases.iter().map(|(n, t, _)| (*n, *t)).collect();
+        match bench::run_peer(
+            &peer,
+            &paths.model,
+            &paths.voices_dir,
+            info.threads,
+            runs,
+            &texts,
+        ) {
+            Ok(v) => report.peer = Some(v),
+            Err(e) => {
+                eprintln!("bench: peer not measured: {e:#} (set it up with scripts/bench.sh)")
+            }
+        }
+    }
+    bench::check_targets(&mut report);
+    eprint!("{}", bench::table(&report));
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     Ok(())
 }
 

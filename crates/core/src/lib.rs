@@ -3,13 +3,17 @@
 //! first chunk, then growing ones) while earlier chunks play, and every control — stop, pause,
 //! skip, speed, voice — acts on the reading in progress.
 
+pub mod mem;
+pub mod settings;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use utter_audio::{AudioError, Boundary, PcmChunk, Player, PlayerConfig, StatsSnapshot, Utterance};
 use utter_engine::{
     CancelHandle, ChunkPolicy, DEFAULT_VOICE, Engine, EngineConfig, EngineError, SAMPLE_RATE,
-    SynthRequest,
+    SynthRequest, Synthesis,
 };
 
 /// What can go wrong in the core.
@@ -24,15 +28,58 @@ pub enum CoreError {
 }
 
 /// The reading in progress. Its bridge thread forwards synthesized chunks to the player; it ends
-/// by itself once the synthesis is cancelled or the player drops the utterance.
+/// by itself once the reading is ended or the player drops the utterance.
 struct Reading {
     text: String,
-    cancel: CancelHandle,
+    control: Arc<ReadingControl>,
 }
 
 impl Reading {
     fn end(self) {
-        self.cancel.cancel();
+        self.control.end();
+    }
+}
+
+/// What the core and a reading's bridge share: the synthesis feeding the reading now. The bridge
+/// replaces it when a speed change finds the next chunk already made at the old speed.
+struct ReadingControl {
+    ended: AtomicBool,
+    synthesis: Mutex<CancelHandle>,
+}
+
+impl ReadingControl {
+    fn end(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+        lock(&self.synthesis).cancel();
+    }
+
+    fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+
+    fn set_speed(&self, speed: f32) {
+        lock(&self.synthesis).set_speed(speed);
+    }
+
+    /// The speed asked for now.
+    fn speed(&self) -> f32 {
+        lock(&self.synthesis).speed()
+    }
+
+    /// Makes `next` the reading's synthesis (the old one is cancelled); false if the reading
+    /// ended meanwhile (then `next` is cancelled too).
+    fn replace(&self, next: &Synthesis) -> bool {
+        let mut current = lock(&self.synthesis);
+        let handle = next.cancel_handle();
+        // A speed set while `next` was being requested wins.
+        handle.set_speed(current.speed());
+        current.cancel();
+        *current = handle;
+        if self.is_ended() {
+            current.cancel();
+            return false;
+        }
+        true
     }
 }
 
@@ -80,6 +127,26 @@ impl Core {
         &self.engine
     }
 
+    /// A handle on the engine for another shell that shares it (the HTTP API).
+    pub fn engine_handle(&self) -> Arc<Engine> {
+        Arc::clone(&self.engine)
+    }
+
+    /// The voice of new readings.
+    pub fn voice(&self) -> String {
+        lock(&self.voice).id.clone()
+    }
+
+    /// The speed of new readings.
+    pub fn speed(&self) -> f32 {
+        lock(&self.voice).speed
+    }
+
+    /// Plays through `device` from now on (`None`: follow the system default).
+    pub fn set_device(&self, device: Option<String>) {
+        self.player.set_device(device);
+    }
+
     /// The player (device, stats, position).
     pub fn player(&self) -> &Player {
         &self.player
@@ -99,14 +166,25 @@ impl Core {
         }
         lock(&self.voice).speed = speed;
         if let Some(r) = lock(&self.reading).as_ref() {
-            r.cancel.set_speed(speed);
+            r.control.set_speed(speed);
         }
         Ok(())
     }
 
     /// Reads `text` aloud, interrupting whatever is being read.
     pub fn speak(&self, text: &str) -> Result<(), CoreError> {
-        self.read_from(text.to_string(), 0, Instant::now())
+        self.speak_requested_at(text, Instant::now())
+    }
+
+    /// Reads `text` aloud; its timings (time to first audio) count from `requested`, e.g. the
+    /// moment a shortcut was pressed, so they include capturing the selection.
+    pub fn speak_requested_at(&self, text: &str, requested: Instant) -> Result<(), CoreError> {
+        self.read_from(text.to_string(), 0, requested, None)
+    }
+
+    /// Reads `text` in `voice` (a preview), without changing the voice of later readings.
+    pub fn preview(&self, voice: &str, text: &str) -> Result<(), CoreError> {
+        self.read_from(text.to_string(), 0, Instant::now(), Some(voice))
     }
 
     fn read_from(
@@ -114,18 +192,27 @@ impl Core {
         text: String,
         start_at: usize,
         requested: Instant,
+        voice_override: Option<&str>,
     ) -> Result<(), CoreError> {
+        if let Some(why) = self.player.output_error() {
+            return Err(AudioError::NoDevice { why }.into());
+        }
         let voice = lock(&self.voice).clone();
         let mut request = SynthRequest::new(text.clone());
-        request.voice = voice.id;
+        request.voice = voice_override.map_or(voice.id, str::to_string);
         request.speed = voice.speed;
         request.policy = ChunkPolicy::streaming();
         request.start_at = start_at;
         // Validate and queue before silencing the old reading, so a bad request changes nothing.
-        let synthesis = self.engine.synthesize(request)?;
+        let synthesis = self.engine.synthesize(request.clone())?;
         let mut slot = lock(&self.reading);
-        let cancel = synthesis.cancel_handle();
-        let (tx, rx) = crossbeam_channel::bounded(1);
+        let control = Arc::new(ReadingControl {
+            ended: AtomicBool::new(false),
+            synthesis: Mutex::new(synthesis.cancel_handle()),
+        });
+        // A rendezvous channel: the bridge hands a chunk over only when the player takes it, so
+        // a speed change can still replace the next chunk until it starts.
+        let (tx, rx) = crossbeam_channel::bounded(0);
         // The player silences the old utterance first; then its synthesis is cancelled.
         self.player.play(Utterance {
             requested,
@@ -134,36 +221,20 @@ impl Core {
         if let Some(old) = slot.take() {
             old.end();
         }
+        let bridge = Bridge {
+            engine: Arc::clone(&self.engine),
+            request,
+            control: Arc::clone(&control),
+            tx,
+        };
         std::thread::Builder::new()
             .name("utter-bridge".into())
-            .spawn(move || {
-                for chunk in synthesis {
-                    let chunk = match chunk {
-                        Ok(c) => c,
-                        Err(e) => {
-                            tracing::warn!("reading stopped: {e}");
-                            break;
-                        }
-                    };
-                    let pcm = PcmChunk {
-                        index: chunk.index,
-                        boundary: Boundary::after(&chunk.phonemes),
-                        samples: chunk.samples,
-                        sample_rate: SAMPLE_RATE,
-                        text_range: chunk.text_range,
-                        synth_time: chunk.synth_time,
-                        ready_after: chunk.since_request,
-                    };
-                    if tx.send(pcm).is_err() {
-                        break;
-                    }
-                }
-            })
+            .spawn(move || bridge.run(synthesis))
             .map_err(|source| EngineError::Io {
                 path: "<bridge thread>".into(),
                 source,
             })?;
-        *slot = Some(Reading { text, cancel });
+        *slot = Some(Reading { text, control });
         Ok(())
     }
 
@@ -209,7 +280,7 @@ impl Core {
             self.stop(); // skipped past the end
             return Ok(());
         };
-        self.read_from(text, start, Instant::now())
+        self.read_from(text, start, Instant::now(), None)
     }
 
     /// Sets the output volume (0–1).
@@ -230,6 +301,85 @@ impl Core {
     /// Playback statistics.
     pub fn stats(&self) -> StatsSnapshot {
         self.player.stats()
+    }
+}
+
+/// Forwards one reading's chunks from the engine to the player.
+struct Bridge {
+    engine: Arc<Engine>,
+    request: SynthRequest,
+    control: Arc<ReadingControl>,
+    tx: crossbeam_channel::Sender<PcmChunk>,
+}
+
+/// How often a chunk waiting for the player re-checks the speed asked for.
+const HANDOVER_POLL: Duration = Duration::from_millis(20);
+
+impl Bridge {
+    fn run(self, mut synthesis: Synthesis) {
+        // Chunk numbers continue across a replaced synthesis.
+        let mut base = 0;
+        while let Some(chunk) = synthesis.next() {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("reading stopped: {e}");
+                    return;
+                }
+            };
+            let starts_chunk = chunk.piece == 0;
+            let made_at = chunk.speed;
+            let from = chunk.text_range.start;
+            let mut pcm = PcmChunk {
+                index: base + chunk.index,
+                boundary: if chunk.last_piece {
+                    Boundary::after(&chunk.phonemes)
+                } else {
+                    Boundary::Continue
+                },
+                joins_previous: chunk.piece > 0,
+                samples: chunk.samples,
+                sample_rate: SAMPLE_RATE,
+                text_range: chunk.text_range,
+                synth_time: chunk.synth_time,
+                ready_after: chunk.since_request,
+            };
+            let stale = || starts_chunk && (self.control.speed() - made_at).abs() > 1e-3;
+            loop {
+                if self.control.is_ended() {
+                    return;
+                }
+                if stale() {
+                    // Made ahead (or taken from the cache) at a speed no longer wanted: this
+                    // chunk and the rest are made again at the new speed, from its first word.
+                    let Some(next) = self.resynthesize(from) else {
+                        return;
+                    };
+                    base = pcm.index;
+                    synthesis = next;
+                    break;
+                }
+                match self.tx.send_timeout(pcm, HANDOVER_POLL) {
+                    Ok(()) => break,
+                    Err(crossbeam_channel::SendTimeoutError::Timeout(p)) => pcm = p,
+                    Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return,
+                }
+            }
+        }
+    }
+
+    /// A new synthesis of the text from `from` (normalized offset) at the speed asked for now.
+    fn resynthesize(&self, from: usize) -> Option<Synthesis> {
+        let mut request = self.request.clone();
+        request.speed = self.control.speed();
+        request.start_at = from;
+        match self.engine.synthesize(request) {
+            Ok(next) => self.control.replace(&next).then_some(next),
+            Err(e) => {
+                tracing::warn!("reading stopped: cannot apply the new speed: {e}");
+                None
+            }
+        }
     }
 }
 

@@ -22,6 +22,9 @@ use crate::voices::Dialect;
 /// Longest piece of text handed to the G2P at once; longer sentences are cut at clauses/words.
 pub const MAX_PIECE_CHARS: usize = 400;
 
+/// Token limit of a chunk in a windowed reading (about a long sentence).
+pub const WINDOWED_MAX_TOKENS: usize = 128;
+
 /// How text is cut into model inputs.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChunkPolicy {
@@ -32,6 +35,10 @@ pub struct ChunkPolicy {
     /// Each chunk's limit is the previous one's times this (until `max_tokens`), so a short
     /// first chunk is followed by chunks that grow while the audio buffered ahead grows.
     pub growth: f32,
+    /// Frames in a streamed reading's first decoder window (see [`crate::stream`]); `None`
+    /// sizes it by this machine's measured speed.
+    #[serde(default)]
+    pub first_window: Option<usize>,
 }
 
 impl Default for ChunkPolicy {
@@ -41,6 +48,7 @@ impl Default for ChunkPolicy {
             first_max_tokens: 200,
             max_tokens: 200,
             growth: 1.0,
+            first_window: None,
         }
     }
 }
@@ -57,6 +65,7 @@ impl ChunkPolicy {
             } else {
                 1.0
             },
+            first_window: self.first_window,
         }
     }
 
@@ -67,6 +76,20 @@ impl ChunkPolicy {
             first_max_tokens: 32,
             max_tokens: 200,
             growth: 1.5,
+            first_window: None,
+        }
+    }
+
+    /// For a player with windowed decoding (see [`crate::stream`]): the decoder's first window
+    /// gives the early audio, so chunks follow the text — a sentence or two — and only a long
+    /// sentence is cut (at a clause). The first chunk is kept short so the front's first run
+    /// is quick; later ones stay at about a sentence so a speed change is heard within seconds.
+    pub fn windowed(max_tokens: usize) -> Self {
+        Self {
+            first_max_tokens: 96,
+            max_tokens: max_tokens.min(WINDOWED_MAX_TOKENS),
+            growth: 2.0,
+            first_window: None,
         }
     }
 
@@ -474,6 +497,7 @@ mod tests {
             first_max_tokens: 60,
             max_tokens: 200,
             growth: 1.5,
+            first_window: None,
         };
         let chunks = plan(&phonemizer, text.clone(), Dialect::American, policy);
         let first = chunks[0].tokens.len();

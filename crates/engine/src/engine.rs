@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 
 use ort::session::RunOptions;
 
-use crate::chunk::{ChunkPolicy, Planner};
-use crate::model::{self, KokoroModel, SessionConfig};
-use crate::pace::{self, CostHistory, CostModel, Pace, Run};
+use crate::cache::{AudioCache, CacheStats, DEFAULT_AUDIO_CACHE_BYTES};
+use crate::chunk::ChunkPolicy;
+use crate::model::{self, SessionConfig};
+use crate::pace::{CostModel, DecodeCost};
 use crate::phonemize::Phonemizer;
-use crate::voices::{Dialect, VoiceBank, VoiceInfo, VoicePack};
+use crate::voices::{Dialect, VoiceBank, VoiceInfo};
+use crate::worker::{self, Job};
 use crate::{EngineError, normalize};
 
 /// Slowest and fastest speaking rate accepted.
@@ -42,14 +44,21 @@ pub struct EngineConfig {
     pub warm_up: bool,
     /// Where an execution provider may cache compiled models (CoreML).
     pub ep_cache_dir: Option<PathBuf>,
+    /// Where the model's front and decoder are derived to (see [`crate::split`]); `None` runs
+    /// the model whole, without windowed decoding.
+    pub split_cache_dir: Option<PathBuf>,
     /// Where to keep this machine's measured synthesis cost between runs, so the first reading
     /// after a start is paced well without a warm-up.
     pub cost_cache: Option<PathBuf>,
+    /// Bytes of finished audio kept for repeated text (0: no audio cache).
+    pub audio_cache_bytes: usize,
 }
 
 impl EngineConfig {
-    /// A config with default session options and warm-up on.
+    /// A config with default session options and warm-up on; the split model is derived into a
+    /// `derived/` folder beside the model (see [`crate::split`]).
     pub fn new(model: PathBuf, voices_dir: PathBuf, ort_library: PathBuf) -> Self {
+        let split_cache_dir = Some(default_split_dir(&model));
         Self {
             model,
             voices_dir,
@@ -57,9 +66,19 @@ impl EngineConfig {
             session: SessionConfig::default(),
             warm_up: true,
             ep_cache_dir: None,
+            split_cache_dir,
             cost_cache: None,
+            audio_cache_bytes: DEFAULT_AUDIO_CACHE_BYTES,
         }
     }
+}
+
+/// Where the front and decoder of `model` are derived to by default: `derived/` beside it.
+pub fn default_split_dir(model: &std::path::Path) -> PathBuf {
+    model
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("derived")
 }
 
 /// Where the engine is in its life.
@@ -84,16 +103,33 @@ pub struct EngineInfo {
     pub model: PathBuf,
     /// Intra-op threads.
     pub threads: usize,
+    /// ORT worker threads spin within a run.
+    pub spinning: bool,
     /// Execution providers asked for, best first ("CPU" always last).
     pub execution_providers: Vec<String>,
     /// Time to build the session.
     pub load_ms: Option<u64>,
-    /// Time the warm-up took, and the token counts it covered.
+    /// Warm-up done before the engine reported ready, ms.
+    pub ready_warm_up_ms: Option<u64>,
+    /// The whole warm-up (the rest runs while idle), ms, once complete.
     pub warm_up_ms: Option<u64>,
+    /// True once every warm-up step has run.
+    pub warm_up_complete: bool,
     /// Token counts the warm-up synthesized.
     pub warm_up_tokens: Vec<usize>,
-    /// Measured synthesis cost on this machine (from the warm-up and every chunk since).
+    /// Measured synthesis cost on this machine (from the warm-up and every chunk since), for
+    /// models that run whole.
     pub cost_model: Option<CostModel>,
+    /// True when the model was split and its decoder runs window by window.
+    pub windowed_decoding: bool,
+    /// Why the model runs whole, if it could not be split.
+    pub split_error: Option<String>,
+    /// Measured decoder cost on this machine (windowed decoding).
+    pub decode_cost: Option<DecodeCost>,
+    /// The audio cache (finished chunks, bounded in bytes).
+    pub audio_cache: CacheStats,
+    /// The phonemizer's sentence cache.
+    pub phoneme_cache: CacheStats,
 }
 
 /// One synthesis request.
@@ -110,6 +146,18 @@ pub struct SynthRequest {
     /// Start reading at this byte offset of the *normalized* text (snapped forward to the next
     /// sentence piece); 0 reads everything. Used to skip sentences.
     pub start_at: usize,
+    /// Whose turn comes first when several readings share the engine.
+    pub priority: Priority,
+}
+
+/// Whose turn comes first when several readings share the engine (round-robin within each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Priority {
+    /// The listener's own reading: before anything else.
+    #[default]
+    Interactive,
+    /// Requests from other programs (the HTTP API).
+    Background,
 }
 
 impl SynthRequest {
@@ -121,6 +169,7 @@ impl SynthRequest {
             speed: 1.0,
             policy: ChunkPolicy::default(),
             start_at: 0,
+            priority: Priority::Interactive,
         }
     }
 }
@@ -128,10 +177,17 @@ impl SynthRequest {
 /// One chunk's audio.
 #[derive(Debug, Clone)]
 pub struct AudioChunk {
-    /// Position in the utterance, from 0.
+    /// The text chunk this audio belongs to (position in the utterance, from 0).
     pub index: usize,
+    /// Which piece of that chunk's audio this is, from 0: with windowed decoding a chunk's
+    /// audio arrives in several pieces that continue one another.
+    pub piece: usize,
+    /// True on the chunk's last piece (the pause that fits its punctuation follows it).
+    pub last_piece: bool,
     /// Mono f32 PCM at [`model::SAMPLE_RATE`].
     pub samples: Vec<f32>,
+    /// The speaking rate this chunk was synthesized at.
+    pub speed: f32,
     /// The phonemes spoken.
     pub phonemes: String,
     /// The normalized text this chunk speaks (byte range, sentence granularity); its end,
@@ -145,14 +201,19 @@ pub struct AudioChunk {
     pub since_request: Duration,
 }
 
-struct Shared {
-    state: Mutex<EngineState>,
-    changed: Condvar,
-    info: Mutex<EngineInfo>,
+/// What the engine thread shares with the [`Engine`] handle.
+pub(crate) struct Shared {
+    pub state: Mutex<EngineState>,
+    pub changed: Condvar,
+    pub info: Mutex<EngineInfo>,
+    /// Finished audio per chunk (see [`crate::cache`]); locked briefly per chunk.
+    pub cache: Mutex<AudioCache>,
+    /// The background warm-up's run in progress, terminated when a request arrives.
+    pub warm_run: Mutex<Option<Arc<RunOptions>>>,
 }
 
 impl Shared {
-    fn set(&self, state: EngineState) {
+    pub(crate) fn set(&self, state: EngineState) {
         *self.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
         self.changed.notify_all();
     }
@@ -170,7 +231,7 @@ struct CancelInner {
 }
 
 impl CancelHandle {
-    fn new(speed: f32) -> Result<Self, EngineError> {
+    pub(crate) fn new(speed: f32) -> Result<Self, EngineError> {
         let run = RunOptions::new().map_err(EngineError::Inference)?;
         Ok(Self(Arc::new(CancelInner {
             cancelled: AtomicBool::new(false),
@@ -185,8 +246,14 @@ impl CancelHandle {
         self.0.speed.store(speed.to_bits(), Ordering::SeqCst);
     }
 
-    fn speed(&self) -> f32 {
+    /// The speaking rate asked for now (what the next chunk will be synthesized at).
+    pub fn speed(&self) -> f32 {
         f32::from_bits(self.0.speed.load(Ordering::SeqCst))
+    }
+
+    /// The run options whose termination cancels the model run in progress.
+    pub(crate) fn run_options(&self) -> &RunOptions {
+        &self.0.run
     }
 
     /// Stops the synthesis: the run in progress is terminated, no further chunk is produced.
@@ -258,16 +325,6 @@ impl Drop for Synthesis {
     }
 }
 
-struct Job {
-    text: String,
-    pack: Arc<VoicePack>,
-    start_at: usize,
-    policy: ChunkPolicy,
-    cancel: CancelHandle,
-    submitted: Instant,
-    out: mpsc::SyncSender<Result<AudioChunk, EngineError>>,
-}
-
 /// How many finished chunks may wait unread: the engine synthesizes ahead of the reader by
 /// this much and then waits, so a long text never piles up in memory.
 pub const LOOKAHEAD_CHUNKS: usize = 2;
@@ -302,6 +359,7 @@ impl Engine {
             info: Mutex::new(EngineInfo {
                 model: config.model.clone(),
                 threads: config.session.intra_threads,
+                spinning: config.session.spinning,
                 execution_providers: if cfg!(target_os = "macos") {
                     vec!["CoreML".into(), "CPU".into()]
                 } else {
@@ -309,6 +367,8 @@ impl Engine {
                 },
                 ..EngineInfo::default()
             }),
+            cache: Mutex::new(AudioCache::new(config.audio_cache_bytes)),
+            warm_run: Mutex::new(None),
         });
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = {
@@ -319,7 +379,7 @@ impl Engine {
             );
             std::thread::Builder::new()
                 .name("utter-engine".into())
-                .spawn(move || engine_thread(&config, &env, &shared, &voices, &phonemizer, &rx))
+                .spawn(move || worker::run(&config, &env, &shared, &voices, &phonemizer, &rx))
                 .map_err(|source| EngineError::Io {
                     path: PathBuf::from("<engine thread>"),
                     source,
@@ -378,11 +438,16 @@ impl Engine {
 
     /// Facts for status displays.
     pub fn info(&self) -> EngineInfo {
-        self.shared
-            .info
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        let mut info = lock(&self.shared.info).clone();
+        info.audio_cache = lock(&self.shared.cache).stats();
+        info.phoneme_cache = self.phonemizer.cache_stats();
+        info
+    }
+
+    /// Empties the audio and phoneme caches (a benchmark's cold runs; the counters stay).
+    pub fn clear_caches(&self) {
+        lock(&self.shared.cache).clear();
+        self.phonemizer.clear_cache();
     }
 
     /// The installed voices, English first.
@@ -418,13 +483,19 @@ impl Engine {
         let cancel = CancelHandle::new(request.speed)?;
         let job = Job {
             text: request.text,
+            voice: request.voice.trim().to_string(),
             pack,
             start_at: request.start_at,
             policy: request.policy,
+            priority: request.priority,
             cancel: cancel.clone(),
             submitted,
             out,
         };
+        // A background warm-up run gives way at once.
+        if let Some(run) = lock(&self.shared.warm_run).as_ref() {
+            let _ = run.terminate();
+        }
         self.jobs
             .as_ref()
             .ok_or(EngineError::Stopped)?
@@ -452,219 +523,6 @@ pub fn phonemize_text(phonemizer: &Phonemizer, text: &str, dialect: Dialect) -> 
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn engine_thread(
-    config: &EngineConfig,
-    env: &ort::environment::Environment,
-    shared: &Shared,
-    voices: &VoiceBank,
-    phonemizer: &Phonemizer,
-    jobs: &mpsc::Receiver<Job>,
-) {
-    let started = Instant::now();
-    let loaded = KokoroModel::load(
-        env,
-        &config.model,
-        &config.session,
-        config.ep_cache_dir.as_deref(),
-    );
-    let mut model = match loaded {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!("engine start-up failed: {e}");
-            let e = Arc::new(e);
-            shared.set(EngineState::Failed(Arc::clone(&e)));
-            for job in jobs {
-                let _ = job.out.send(Err(EngineError::Failed(Arc::clone(&e))));
-            }
-            return;
-        }
-    };
-    let load_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(load_ms, model = %config.model.display(), "model loaded");
-    shared
-        .info
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .load_ms = Some(load_ms);
-
-    let mut costs = CostHistory::with_prior(config.cost_cache.as_deref().and_then(pace::load));
-    if config.warm_up {
-        shared.set(EngineState::WarmingUp);
-        let started = Instant::now();
-        let covered = warm_up(&mut model, voices, phonemizer, &mut costs);
-        let warm_up_ms = started.elapsed().as_millis() as u64;
-        tracing::info!(warm_up_ms, tokens = ?covered, cost = ?costs.model(), "engine warm");
-        let mut info = lock(&shared.info);
-        info.warm_up_ms = Some(warm_up_ms);
-        info.warm_up_tokens = covered;
-        info.cost_model = costs.model();
-        if let (Some(path), Some(model)) = (config.cost_cache.as_deref(), info.cost_model) {
-            pace::save(path, &model);
-        }
-    }
-    shared.set(EngineState::Ready);
-
-    for job in jobs {
-        run_job(&mut model, phonemizer, &mut costs, shared, job);
-        if let (Some(path), Some(model)) = (config.cost_cache.as_deref(), costs.model()) {
-            pace::save(path, &model);
-        }
-    }
-    shared.set(EngineState::Stopped);
-}
-
-/// Synthesizes a short, a medium and a long input so ONNX Runtime's arenas and kernels are
-/// ready, loads the G2P tables and measures this machine's synthesis cost (the first, cold run
-/// excluded). Returns the token counts covered.
-fn warm_up(
-    model: &mut KokoroModel,
-    voices: &VoiceBank,
-    phonemizer: &Phonemizer,
-    costs: &mut CostHistory,
-) -> Vec<usize> {
-    let Some(first) = voices.list().first() else {
-        return Vec::new();
-    };
-    let voice = voices.info(DEFAULT_VOICE).unwrap_or(first).id.clone();
-    let Ok(pack) = voices.load(&voice) else {
-        return Vec::new();
-    };
-    let Ok(options) = RunOptions::new() else {
-        return Vec::new();
-    };
-    phonemizer.warm(pack.dialect);
-    // Cost grows with the audio produced, so the long input stays moderate (~100 tokens).
-    let texts = [
-        "Hi.",
-        "The engine warms itself up with a sentence.",
-        "Reading aloud helps many people understand long documents, and a warm engine starts \
-         speaking quickly.",
-    ];
-    let mut covered = Vec::new();
-    for (i, text) in texts.into_iter().enumerate() {
-        let tokens = crate::vocab::tokenize(&phonemizer.phonemize(text, pack.dialect));
-        let started = Instant::now();
-        if let Ok(samples) = model.run(&tokens, pack.style(tokens.len()), 1.0, &options) {
-            covered.push(tokens.len());
-            if i > 0 {
-                let secs = started.elapsed().as_secs_f64();
-                costs.push(Run::new(tokens.len(), &samples, secs, 1.0));
-            }
-        }
-    }
-    covered
-}
-
-fn run_job(
-    model: &mut KokoroModel,
-    phonemizer: &Phonemizer,
-    costs: &mut CostHistory,
-    shared: &Shared,
-    job: Job,
-) {
-    let normalized = normalize::normalize(&job.text);
-    let text_len = normalized.len();
-    let mut planner = Planner::starting_at(
-        phonemizer,
-        normalized,
-        job.pack.dialect,
-        job.policy,
-        job.start_at,
-    );
-    // Streaming readings size their chunks by this machine's measured speed. A session's first
-    // runs are slower than the model predicts (ONNX Runtime allocates as it goes), so until two
-    // runs are done the first chunk is longer and the margin wider.
-    let paced = job.policy.growth > 1.0;
-    let cold = costs.runs_this_session() < 2;
-    let caution = if cold { 1.4 } else { 1.0 };
-    let sustainable = costs
-        .model()
-        .map(|m| (m.sustainable_first_chunk(job.cancel.speed()) as f64 * caution).round() as usize);
-    if paced && let Some(first) = sustainable {
-        planner.set_next_limit(first);
-    }
-    let mut pace = Pace::default();
-    let mut produced = 0usize;
-    while let Some(chunk) = planner.next() {
-        if job.cancel.is_cancelled() {
-            return;
-        }
-        let started = Instant::now();
-        let style = job.pack.style(chunk.tokens.len());
-        let result = model.run(&chunk.tokens, style, job.cancel.speed(), &job.cancel.0.run);
-        if job.cancel.is_cancelled() {
-            return;
-        }
-        if let Ok(samples) = &result {
-            let speed = job.cancel.speed();
-            let run = Run::new(
-                chunk.tokens.len(),
-                samples,
-                started.elapsed().as_secs_f64(),
-                speed,
-            );
-            pace.record(&run, speed);
-            costs.push(run);
-            let cost = costs.model();
-            lock(&shared.info).cost_model = cost;
-            let next = cost.filter(|_| paced).map(|m| {
-                let floor = sustainable.unwrap_or(job.policy.first_max_tokens);
-                m.affordable(pace.buffered_secs() / caution).max(floor)
-            });
-            if let Some(tokens) = next {
-                planner.set_next_limit(tokens);
-            }
-            tracing::debug!(
-                chunk = chunk.index,
-                tokens = chunk.tokens.len(),
-                speech_s = run.speech_secs,
-                synth_ms = started.elapsed().as_millis() as u64,
-                buffered_s = pace.buffered_secs(),
-                next_limit = ?next,
-                "chunk synthesized"
-            );
-        }
-        let message = result.map(|samples| AudioChunk {
-            index: chunk.index,
-            samples,
-            phonemes: chunk.phonemes,
-            text_range: chunk.text_range,
-            text_len,
-            synth_time: started.elapsed(),
-            since_request: job.submitted.elapsed(),
-        });
-        let failed = message.is_err();
-        if !deliver(&job, message) || failed {
-            return; // the reader hung up or cancelled, or the error ends this utterance
-        }
-        produced += 1;
-    }
-    if produced == 0 {
-        let _ = job.out.try_send(Err(EngineError::EmptyText(
-            "nothing in the text can be spoken (no words in a supported script)",
-        )));
-    }
-}
-
-/// Hands a chunk to the reader, waiting while it is [`LOOKAHEAD_CHUNKS`] behind. False when the
-/// reader is gone or cancelled.
-fn deliver(job: &Job, message: Result<AudioChunk, EngineError>) -> bool {
-    let mut message = message;
-    loop {
-        match job.out.try_send(message) {
-            Ok(()) => return true,
-            Err(mpsc::TrySendError::Disconnected(_)) => return false,
-            Err(mpsc::TrySendError::Full(m)) => {
-                if job.cancel.is_cancelled() {
-                    return false;
-                }
-                message = m;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -6,6 +6,7 @@
 //! can cancel at any moment. The stages are public for the CLI, tests and later the player:
 //! [`normalize::normalize`], [`Phonemizer`], [`chunk::Planner`], [`VoiceBank`].
 
+pub mod cache;
 pub mod chunk;
 mod engine;
 mod error;
@@ -13,13 +14,16 @@ pub mod model;
 pub mod normalize;
 pub mod pace;
 pub mod phonemize;
+pub mod split;
+pub mod stream;
 pub mod vocab;
 pub mod voices;
+mod worker;
 
 pub use chunk::{Chunk, ChunkPolicy};
 pub use engine::{
     AudioChunk, CancelHandle, DEFAULT_VOICE, Engine, EngineConfig, EngineInfo, EngineState,
-    SPEED_RANGE, SynthRequest, Synthesis, phonemize_text,
+    Priority, SPEED_RANGE, SynthRequest, Synthesis, default_split_dir, phonemize_text,
 };
 pub use error::EngineError;
 pub use model::{SAMPLE_RATE, SessionConfig};

@@ -14,8 +14,8 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
-use crate::EngineError;
 use crate::voices::STYLE_DIM;
+use crate::{EngineError, split};
 
 /// Model input: phoneme token ids, int64 [1, N+2] (0 padded at both ends).
 pub const INPUT_TOKENS: &str = "tokens";
@@ -31,7 +31,8 @@ pub const SAMPLE_RATE: u32 = 24_000;
 pub struct SessionConfig {
     /// Intra-op threads (0 = ONNX Runtime's choice: one per core).
     pub intra_threads: usize,
-    /// Let idle ORT threads spin (faster hand-offs, burns CPU while idle).
+    /// Let ORT's worker threads spin between the operators of a run instead of sleeping:
+    /// faster hand-offs (about 8% on a 2-core box); they still sleep between runs.
     pub spinning: bool,
 }
 
@@ -40,12 +41,28 @@ impl Default for SessionConfig {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             intra_threads: cores,
-            spinning: false,
+            spinning: true,
         }
     }
 }
 
 static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
+
+/// The numeric precision of a Kokoro export, as its file name says (the official exports are
+/// named for it: `kokoro-v1.0.int8.onnx`, `kokoro-v1.0.fp16.onnx`, `kokoro-v1.0.onnx`).
+pub fn precision(model: &Path) -> &'static str {
+    let name = model
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if name.contains("int8") || name.contains("quant") {
+        "int8 (dynamically quantized convolutions and matmuls)"
+    } else if name.contains("fp16") {
+        "fp16"
+    } else {
+        "float (as exported)"
+    }
+}
 
 /// Loads ONNX Runtime from `library` (once per process) and returns the shared environment.
 pub fn environment(library: &Path) -> Result<Environment, EngineError> {
@@ -97,27 +114,85 @@ pub fn coreml(cache_dir: Option<&Path>) -> ExecutionProviderDispatch {
     coreml.build()
 }
 
-/// A loaded Kokoro model. `run` takes `&mut self`: one owner thread.
+/// The frame-level plan of one chunk, from the model's front: what the decoder turns into
+/// audio, a window at a time.
+#[derive(Debug, Clone)]
+pub struct Frames {
+    /// Aligned text features, channel-major: `asr[c * frames + t]`, [`split::ASR_DIM`] channels.
+    pub asr: Vec<f32>,
+    /// F0 curve, two steps per frame.
+    pub f0: Vec<f32>,
+    /// Energy curve, two steps per frame.
+    pub n: Vec<f32>,
+    /// Frames (25 ms of audio each).
+    pub frames: usize,
+}
+
+/// One decoded window.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Audio for the window's frames, [`split::SAMPLES_PER_FRAME`] per frame.
+    pub samples: Vec<f32>,
+    /// The sine source's phase after each F0 step of the window, [`split::HARMONICS`] per step.
+    pub phase: Vec<f32>,
+}
+
+enum Sessions {
+    /// The model as shipped: tokens in, audio out.
+    Whole(Session),
+    /// Front and decoder (see [`crate::split`]): the decoder can run window by window.
+    Split { front: Session, decoder: Session },
+}
+
+/// A loaded Kokoro model. `run`, `front` and `decode` take `&mut self`: one owner thread.
 pub struct KokoroModel {
-    session: Session,
+    sessions: Sessions,
     path: PathBuf,
+    split_error: Option<String>,
 }
 
 impl std::fmt::Debug for KokoroModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KokoroModel")
             .field("path", &self.path)
+            .field("streams", &self.can_stream())
             .finish_non_exhaustive()
     }
 }
 
+fn session(
+    env: &Environment,
+    path: &Path,
+    config: &SessionConfig,
+    ep_cache: Option<&Path>,
+) -> Result<Session, ort::Error> {
+    let builder_err =
+        |e: ort::Error<ort::session::builder::SessionBuilder>| ort::Error::new(e.to_string());
+    Session::builder(env)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(builder_err)?
+        .with_intra_threads(config.intra_threads)
+        .map_err(builder_err)?
+        .with_intra_op_spinning(config.spinning)
+        .map_err(builder_err)?
+        // Input shapes vary with every chunk: a memory pattern only grows memory there.
+        .with_memory_pattern(false)
+        .map_err(builder_err)?
+        .with_execution_providers(execution_providers(ep_cache))
+        .map_err(builder_err)?
+        .commit_from_file(path)
+}
+
 impl KokoroModel {
-    /// Builds a session for the model at `path`.
+    /// Builds the session(s) for the model at `path`. With `split_cache`, the model is split
+    /// into front and decoder (derived once into that folder, see [`crate::split`]) so its audio
+    /// can stream window by window; a model that cannot be split runs whole.
     pub fn load(
         env: &Environment,
         path: &Path,
         config: &SessionConfig,
         ep_cache: Option<&Path>,
+        split_cache: Option<&Path>,
     ) -> Result<Self, EngineError> {
         let meta = std::fs::metadata(path).map_err(|_| EngineError::MissingFile {
             what: "the Kokoro model".to_string(),
@@ -134,24 +209,34 @@ impl KokoroModel {
             path: path.to_path_buf(),
             source,
         };
-        let builder_err = |e: ort::Error<ort::session::builder::SessionBuilder>| {
-            model_err(ort::Error::new(e.to_string()))
-        };
-        let session = Session::builder(env)
-            .map_err(model_err)?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(builder_err)?
-            .with_intra_threads(config.intra_threads)
-            .map_err(builder_err)?
-            .with_intra_op_spinning(config.spinning)
-            .map_err(builder_err)?
-            // Input shapes vary with every chunk: a memory pattern only grows memory there.
-            .with_memory_pattern(false)
-            .map_err(builder_err)?
-            .with_execution_providers(execution_providers(ep_cache))
-            .map_err(builder_err)?
-            .commit_from_file(path)
-            .map_err(model_err)?;
+        let mut split_error = None;
+        if let Some(dir) = split_cache {
+            match split::split_cached(path, dir) {
+                Ok(parts) => {
+                    let front = session(env, &parts.front, config, ep_cache).map_err(model_err)?;
+                    let decoder =
+                        session(env, &parts.decoder, config, ep_cache).map_err(model_err)?;
+                    return Ok(Self {
+                        sessions: Sessions::Split { front, decoder },
+                        path: path.to_path_buf(),
+                        split_error: None,
+                    });
+                }
+                // A corrupt file is reported as such; a model of another shape runs whole.
+                Err(split::SplitError::Decode(e)) => {
+                    return Err(EngineError::CorruptFile {
+                        what: "the Kokoro model".to_string(),
+                        path: path.to_path_buf(),
+                        why: format!("it is not a readable ONNX model ({e})"),
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("the model runs whole (no streamed decoding): {e}");
+                    split_error = Some(e.to_string());
+                }
+            }
+        }
+        let session = session(env, path, config, ep_cache).map_err(model_err)?;
         let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for needed in [INPUT_TOKENS, INPUT_STYLE, INPUT_SPEED] {
             if !names.contains(&needed) {
@@ -163,8 +248,9 @@ impl KokoroModel {
             }
         }
         Ok(Self {
-            session,
+            sessions: Sessions::Whole(session),
             path: path.to_path_buf(),
+            split_error,
         })
     }
 
@@ -173,7 +259,17 @@ impl KokoroModel {
         &self.path
     }
 
-    /// Synthesizes one chunk: `tokens` (unpadded, ≤ 510) with `style` at `speed`.
+    /// True when the decoder can run window by window.
+    pub fn can_stream(&self) -> bool {
+        matches!(self.sessions, Sessions::Split { .. })
+    }
+
+    /// Why the model runs whole, if it could not be split.
+    pub fn split_error(&self) -> Option<&str> {
+        self.split_error.as_deref()
+    }
+
+    /// Synthesizes one chunk whole: `tokens` (unpadded, ≤ 510) with `style` at `speed`.
     pub fn run(
         &mut self,
         tokens: &[i64],
@@ -181,19 +277,25 @@ impl KokoroModel {
         speed: f32,
         options: &RunOptions,
     ) -> Result<Vec<f32>, EngineError> {
-        let mut padded = Vec::with_capacity(tokens.len() + 2);
-        padded.push(0);
-        padded.extend_from_slice(tokens);
-        padded.push(0);
-        let n = padded.len();
-        let tokens = Tensor::from_array(([1usize, n], padded)).map_err(EngineError::Inference)?;
-        let style = Tensor::from_array(([1usize, STYLE_DIM], style.to_vec()))
-            .map_err(EngineError::Inference)?;
-        let speed = Tensor::from_array(([1usize], vec![speed])).map_err(EngineError::Inference)?;
-        let outputs = self
-            .session
+        if self.can_stream() {
+            let frames = self.front(tokens, style, speed, options)?;
+            let all = 0..frames.frames;
+            return Ok(self
+                .decode(&frames, all, style, &[0.0; split::HARMONICS], options)?
+                .samples);
+        }
+        let Sessions::Whole(session) = &mut self.sessions else {
+            return Err(EngineError::Inference(ort::Error::new(
+                "no whole-model session",
+            )));
+        };
+        let outputs = session
             .run_with_options(
-                ort::inputs![INPUT_TOKENS => tokens, INPUT_STYLE => style, INPUT_SPEED => speed],
+                ort::inputs![
+                    INPUT_TOKENS => token_tensor(tokens)?,
+                    INPUT_STYLE => style_tensor(style)?,
+                    INPUT_SPEED => speed_tensor(speed)?
+                ],
                 options,
             )
             .map_err(EngineError::Inference)?;
@@ -202,4 +304,109 @@ impl KokoroModel {
             .map_err(EngineError::Inference)?;
         Ok(audio.to_vec())
     }
+
+    /// Runs the front on one chunk: durations, F0 and energy, aligned text features.
+    pub fn front(
+        &mut self,
+        tokens: &[i64],
+        style: &[f32],
+        speed: f32,
+        options: &RunOptions,
+    ) -> Result<Frames, EngineError> {
+        let Sessions::Split { front, .. } = &mut self.sessions else {
+            return Err(EngineError::Inference(ort::Error::new(
+                "this model runs whole; it has no separate front",
+            )));
+        };
+        let outputs = front
+            .run_with_options(
+                ort::inputs![
+                    INPUT_TOKENS => token_tensor(tokens)?,
+                    INPUT_STYLE => style_tensor(style)?,
+                    INPUT_SPEED => speed_tensor(speed)?
+                ],
+                options,
+            )
+            .map_err(EngineError::Inference)?;
+        let take = |name: &str| -> Result<(Vec<i64>, Vec<f32>), EngineError> {
+            let (shape, data) = outputs[name]
+                .try_extract_tensor::<f32>()
+                .map_err(EngineError::Inference)?;
+            Ok((shape.to_vec(), data.to_vec()))
+        };
+        let (shape, asr) = take(split::ASR)?;
+        let (_, f0) = take(split::F0)?;
+        let (_, n) = take(split::N)?;
+        let frames = shape.last().copied().unwrap_or(0).max(0) as usize;
+        if asr.len() != frames * split::ASR_DIM || f0.len() != 2 * frames || n.len() != 2 * frames {
+            return Err(EngineError::Inference(ort::Error::new(format!(
+                "the front returned inconsistent shapes ({} frames)",
+                frames
+            ))));
+        }
+        Ok(Frames { asr, f0, n, frames })
+    }
+
+    /// Decodes `frames[range]` with the sine source starting at `phase`.
+    pub fn decode(
+        &mut self,
+        frames: &Frames,
+        range: std::ops::Range<usize>,
+        style: &[f32],
+        phase: &[f32; split::HARMONICS],
+        options: &RunOptions,
+    ) -> Result<Decoded, EngineError> {
+        let Sessions::Split { decoder, .. } = &mut self.sessions else {
+            return Err(EngineError::Inference(ort::Error::new(
+                "this model runs whole; it has no separate decoder",
+            )));
+        };
+        let (lo, hi) = (range.start, range.end.min(frames.frames));
+        let len = hi.saturating_sub(lo);
+        let mut asr = Vec::with_capacity(split::ASR_DIM * len);
+        for c in 0..split::ASR_DIM {
+            let row = c * frames.frames;
+            asr.extend_from_slice(&frames.asr[row + lo..row + hi]);
+        }
+        let inference = EngineError::Inference;
+        let outputs = decoder
+            .run_with_options(
+                ort::inputs![
+                    split::ASR => Tensor::from_array(([1usize, split::ASR_DIM, len], asr)).map_err(inference)?,
+                    split::F0 => Tensor::from_array(([1usize, 2 * len], frames.f0[2 * lo..2 * hi].to_vec())).map_err(inference)?,
+                    split::N => Tensor::from_array(([1usize, 2 * len], frames.n[2 * lo..2 * hi].to_vec())).map_err(inference)?,
+                    INPUT_STYLE => style_tensor(style)?,
+                    split::PHASE_IN => Tensor::from_array(([1usize, 1, split::HARMONICS], phase.to_vec())).map_err(inference)?
+                ],
+                options,
+            )
+            .map_err(inference)?;
+        let (_, audio) = outputs["audio"]
+            .try_extract_tensor::<f32>()
+            .map_err(inference)?;
+        let (_, phase) = outputs[split::PHASE_OUT]
+            .try_extract_tensor::<f32>()
+            .map_err(inference)?;
+        Ok(Decoded {
+            samples: audio.to_vec(),
+            phase: phase.to_vec(),
+        })
+    }
+}
+
+fn token_tensor(tokens: &[i64]) -> Result<Tensor<i64>, EngineError> {
+    let mut padded = Vec::with_capacity(tokens.len() + 2);
+    padded.push(0);
+    padded.extend_from_slice(tokens);
+    padded.push(0);
+    let n = padded.len();
+    Tensor::from_array(([1usize, n], padded)).map_err(EngineError::Inference)
+}
+
+fn style_tensor(style: &[f32]) -> Result<Tensor<f32>, EngineError> {
+    Tensor::from_array(([1usize, STYLE_DIM], style.to_vec())).map_err(EngineError::Inference)
+}
+
+fn speed_tensor(speed: f32) -> Result<Tensor<f32>, EngineError> {
+    Tensor::from_array(([1usize], vec![speed])).map_err(EngineError::Inference)
 }

@@ -67,25 +67,7 @@ pub struct CostModel {
 impl CostModel {
     /// Least-squares fit over `runs`; with a single size of run, its time is split 40% fixed.
     pub fn fit(runs: &[Run]) -> Option<Self> {
-        if runs.is_empty() {
-            return None;
-        }
-        let n = runs.len() as f64;
-        let mx = runs.iter().map(|r| r.tokens as f64).sum::<f64>() / n;
-        let my = runs.iter().map(|r| r.synth_secs).sum::<f64>() / n;
-        let sxx: f64 = runs.iter().map(|r| (r.tokens as f64 - mx).powi(2)).sum();
-        let sxy: f64 = runs
-            .iter()
-            .map(|r| (r.tokens as f64 - mx) * (r.synth_secs - my))
-            .sum();
-        let (fixed, per_token) = if sxx > 1.0 && sxy > 0.0 {
-            let b = sxy / sxx;
-            ((my - b * mx).max(0.0), b)
-        } else if mx > 0.0 {
-            (0.4 * my, 0.6 * my / mx)
-        } else {
-            return None;
-        };
+        let (fixed, per_token) = fit_line(runs.iter().map(|r| (r.tokens as f64, r.synth_secs)))?;
         let tokens: usize = runs.iter().map(|r| r.tokens).sum();
         let speech: f64 = runs.iter().map(|r| r.speech_secs).sum();
         (tokens > 0).then(|| Self {
@@ -165,14 +147,129 @@ impl CostHistory {
     }
 }
 
-/// Reads a model saved by [`save`] (None if absent or unreadable).
-pub fn load(path: &std::path::Path) -> Option<CostModel> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str(&text).ok()
+/// Least-squares line `y = a + b·x` through `points` as `(a, b)`, with `a ≥ 0`; where every x
+/// is the same (or y falls with x), the mean is split 40% fixed, 60% proportional.
+fn fit_line(points: impl Iterator<Item = (f64, f64)> + Clone) -> Option<(f64, f64)> {
+    let n = points.clone().count() as f64;
+    if n == 0.0 {
+        return None;
+    }
+    let mx = points.clone().map(|p| p.0).sum::<f64>() / n;
+    let my = points.clone().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.clone().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx > 1.0 && sxy > 0.0 {
+        let b = sxy / sxx;
+        Some(((my - b * mx).max(0.0), b))
+    } else if mx > 0.0 {
+        Some((0.4 * my, 0.6 * my / mx))
+    } else {
+        None
+    }
 }
 
-/// Saves a model for the next start (written to a temporary file, then renamed).
-pub fn save(path: &std::path::Path, model: &CostModel) {
+/// Seconds of audio in one decoder frame (600 samples at 24 kHz, at any speed).
+pub const FRAME_SECS: f64 = 0.025;
+
+/// The decoder's cost on this machine: `fixed_secs + per_frame_secs × frames`, where frames are
+/// what the decoder is handed (new audio plus context).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct DecodeCost {
+    /// Fixed cost of a decoder run, seconds.
+    pub fixed_secs: f64,
+    /// Cost per frame decoded, seconds (its real-time factor is `per_frame_secs / 0.025`).
+    pub per_frame_secs: f64,
+}
+
+impl DecodeCost {
+    /// Seconds to decode `frames`.
+    pub fn secs(&self, frames: usize) -> f64 {
+        self.fixed_secs + self.per_frame_secs * frames as f64
+    }
+
+    /// The smallest first window (frames of new audio) after which each window can be decoded
+    /// while the one before it plays, each carrying `overhead` frames of context; 25% headroom.
+    /// Where decoding is slower than speech, the answer is `cap`.
+    pub fn sustainable_first(&self, overhead: usize, cap: usize) -> usize {
+        let gain = MARGIN * FRAME_SECS - self.per_frame_secs;
+        if gain <= 0.0 {
+            return cap;
+        }
+        let cost = self.fixed_secs + self.per_frame_secs * overhead as f64;
+        ((cost / gain * 1.25).ceil() as usize).min(cap)
+    }
+
+    /// The most frames of new audio that can be decoded (with `overhead` frames of context)
+    /// before `buffered_secs` of audio run out.
+    pub fn affordable(&self, buffered_secs: f64, overhead: usize) -> usize {
+        let budget = buffered_secs * MARGIN - self.secs(overhead);
+        (budget / self.per_frame_secs.max(1e-5)).max(0.0) as usize
+    }
+}
+
+/// Recent decoder runs: (frames decoded, seconds).
+#[derive(Debug, Default)]
+pub struct DecodeHistory {
+    runs: VecDeque<(usize, f64)>,
+    measured: usize,
+}
+
+impl DecodeHistory {
+    /// A history primed with a cost measured earlier (two runs it predicts).
+    pub fn with_prior(prior: Option<DecodeCost>) -> Self {
+        let mut history = Self::default();
+        if let Some(c) = prior.filter(|c| c.per_frame_secs > 0.0) {
+            for frames in [16, 160] {
+                history.runs.push_back((frames, c.secs(frames)));
+            }
+        }
+        history
+    }
+
+    /// Remembers a run.
+    pub fn push(&mut self, frames: usize, secs: f64) {
+        self.measured += 1;
+        if self.runs.len() == HISTORY {
+            self.runs.pop_front();
+        }
+        self.runs.push_back((frames, secs));
+    }
+
+    /// Runs measured since the engine started.
+    pub fn runs_this_session(&self) -> usize {
+        self.measured
+    }
+
+    /// The current cost.
+    pub fn cost(&self) -> Option<DecodeCost> {
+        let (fixed, per_frame) = fit_line(self.runs.iter().map(|&(f, s)| (f as f64, s)))?;
+        Some(DecodeCost {
+            fixed_secs: fixed,
+            per_frame_secs: per_frame,
+        })
+    }
+}
+
+/// What is kept between runs (the user cache's `cost-model.json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SavedCosts {
+    /// Whole-chunk synthesis (models that cannot be split).
+    pub whole: Option<CostModel>,
+    /// Windowed decoding.
+    pub decode: Option<DecodeCost>,
+}
+
+/// Reads costs saved by [`save`] (defaults if absent or unreadable).
+pub fn load(path: &std::path::Path) -> SavedCosts {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Saves costs for the next start (written to a temporary file, then renamed).
+pub fn save(path: &std::path::Path, model: &SavedCosts) {
     let Ok(json) = serde_json::to_string(model) else {
         return;
     };
@@ -202,6 +299,12 @@ impl Pace {
     pub fn record(&mut self, run: &Run, speed: f32) {
         self.first_ready.get_or_insert_with(Instant::now);
         self.speech_secs += run.speech_secs / f64::from(speed.max(0.1));
+    }
+
+    /// Counts `secs` of finished audio (played at the rate it was synthesized for).
+    pub fn record_secs(&mut self, secs: f64) {
+        self.first_ready.get_or_insert_with(Instant::now);
+        self.speech_secs += secs;
     }
 
     /// Seconds of speech synthesized but not yet heard.
@@ -273,16 +376,27 @@ mod tests {
             per_token_secs: 0.02,
             speech_per_token_secs: 0.06,
         };
-        save(&path, &m);
-        let back = CostHistory::with_prior(load(&path))
+        let d = DecodeCost {
+            fixed_secs: 0.01,
+            per_frame_secs: 0.006,
+        };
+        save(
+            &path,
+            &SavedCosts {
+                whole: Some(m),
+                decode: Some(d),
+            },
+        );
+        let saved = load(&path);
+        let back = CostHistory::with_prior(saved.whole)
             .model()
             .expect("primed");
         assert!((back.fixed_secs - 0.5).abs() < 1e-9 && (back.per_token_secs - 0.02).abs() < 1e-9);
-        assert!(
-            CostHistory::with_prior(load(&dir.path().join("none")))
-                .model()
-                .is_none()
-        );
+        let back = DecodeHistory::with_prior(saved.decode)
+            .cost()
+            .expect("primed");
+        assert!((back.per_frame_secs - 0.006).abs() < 1e-9);
+        assert_eq!(load(&dir.path().join("none")), SavedCosts::default());
     }
 
     #[test]
@@ -295,5 +409,48 @@ mod tests {
         let n = m.affordable(3.0);
         assert!(m.synth_secs(n) <= 3.0 * MARGIN + 1e-9 && m.synth_secs(n + 1) > 3.0 * MARGIN);
         assert_eq!(m.affordable(0.1), 0);
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    #[test]
+    fn a_fast_decoder_starts_small_and_a_slow_one_starts_larger() {
+        let fast = DecodeCost {
+            fixed_secs: 0.012,
+            per_frame_secs: 0.0061,
+        };
+        let slow = DecodeCost {
+            fixed_secs: 0.02,
+            per_frame_secs: 0.015,
+        };
+        assert_eq!(
+            fast.sustainable_first(8, 400),
+            6,
+            "(0.012 + 8·0.0061) / (0.02 − 0.0061) × 1.25"
+        );
+        assert_eq!(slow.sustainable_first(8, 400), 35);
+        let hopeless = DecodeCost {
+            fixed_secs: 0.02,
+            per_frame_secs: 0.03,
+        };
+        assert_eq!(
+            hopeless.sustainable_first(8, 400),
+            400,
+            "slower than real time"
+        );
+    }
+
+    #[test]
+    fn affordable_windows_fit_in_what_is_buffered() {
+        let c = DecodeCost {
+            fixed_secs: 0.012,
+            per_frame_secs: 0.006,
+        };
+        let n = c.affordable(1.0, 8);
+        assert!(c.secs(n + 8) <= 0.8 + 1e-9 && c.secs(n + 9) > 0.8, "{n}");
+        assert_eq!(c.affordable(0.01, 8), 0);
     }
 }

@@ -7,11 +7,12 @@
 //! would say an unfamiliar acronym. Whatever is still unresolved (emoji, other scripts) is
 //! dropped with a debug log.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use loqui_g2p::NeuralG2p;
 use misaki_rs::{G2P, Language};
 
+use crate::cache::{CacheStats, PHONEME_CACHE_ENTRIES, WeightedLru};
 use crate::voices::Dialect;
 
 const UNKNOWN: &str = "❓";
@@ -45,10 +46,21 @@ impl DialectG2p {
 
 /// Text → phonemes for both English dialects. Each dialect's tables load on first use
 /// (~150 ms); call [`Phonemizer::warm`] to pay that up front.
-#[derive(Default)]
 pub struct Phonemizer {
     american: OnceLock<DialectG2p>,
     british: OnceLock<DialectG2p>,
+    /// Sentence → phonemes, so a repeated text skips the G2P.
+    cache: Mutex<WeightedLru<(Dialect, String), String>>,
+}
+
+impl Default for Phonemizer {
+    fn default() -> Self {
+        Self {
+            american: OnceLock::new(),
+            british: OnceLock::new(),
+            cache: Mutex::new(WeightedLru::new(PHONEME_CACHE_ENTRIES)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Phonemizer {
@@ -80,8 +92,32 @@ impl Phonemizer {
     }
 
     /// Phonemizes one piece of already-normalized text (a sentence or clause). The result holds
-    /// only what Kokoro can say: no `❓`.
+    /// only what Kokoro can say: no `❓`. Recent results are remembered.
     pub fn phonemize(&self, text: &str, dialect: Dialect) -> String {
+        let key = (dialect, text.to_string());
+        if let Some(hit) = self.lock_cache().get(&key) {
+            return hit;
+        }
+        let phonemes = self.phonemize_uncached(text, dialect);
+        self.lock_cache().put(key, phonemes.clone(), 1);
+        phonemes
+    }
+
+    /// Forgets every remembered sentence.
+    pub fn clear_cache(&self) {
+        self.lock_cache().clear();
+    }
+
+    /// Hits and misses of the sentence cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.lock_cache().stats()
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, WeightedLru<(Dialect, String), String>> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn phonemize_uncached(&self, text: &str, dialect: Dialect) -> String {
         let g2p = self.get(dialect);
         let tokens = match g2p.misaki.g2p(text) {
             Ok((_, tokens)) => tokens,

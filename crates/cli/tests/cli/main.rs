@@ -3,18 +3,14 @@
 mod bad_input;
 mod commands;
 mod intelligibility;
-mod unplug;
+#[path = "../support/mod.rs"]
+mod support;
 
-use std::path::{Path, PathBuf};
+pub use support::root;
+pub use utter_testkit::sink_available;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-/// The checkout (holds `models/`, `voices/`, `tests/data/`).
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("checkout root")
-}
 
 /// `utter` with `args`, stdin from `input`; the environment points at the checkout's assets.
 pub fn utter(args: &[&str], input: Option<&[u8]>) -> Output {
@@ -38,19 +34,6 @@ pub fn utter_in(home: &Path, args: &[&str], input: Option<&[u8]>) -> Output {
         let _ = stdin.write_all(input.unwrap_or_default());
     }
     child.wait_with_output().expect("utter finishes")
-}
-
-/// True when the PulseAudio null sink of scripts/test.sh is running; CI must have it.
-pub fn sink_available() -> bool {
-    if std::env::var_os("PULSE_SERVER").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI runs this with the null sink"
-    );
-    eprintln!("skipped: no PulseAudio null sink (run scripts/test.sh)");
-    false
 }
 
 /// stderr as text.

@@ -4,7 +4,6 @@
 //! They need the sink: `scripts/test.sh` starts it (tests/audio/pulse-env.sh) and exports
 //! `PULSE_SERVER`. Without it they fail in CI and are skipped with a message elsewhere.
 
-mod capture;
 mod speech;
 
 use std::path::PathBuf;
@@ -14,19 +13,7 @@ use std::time::Duration;
 use utter_audio::PlayerConfig;
 use utter_core::Core;
 use utter_engine::EngineConfig;
-
-/// True when a sink is available; panics in CI when it is not.
-pub fn sink_available() -> bool {
-    if std::env::var_os("PULSE_SERVER").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run these with the null sink: use scripts/test.sh"
-    );
-    eprintln!("skipped: no PulseAudio null sink (run scripts/test.sh)");
-    false
-}
+pub use utter_testkit::sink_available;
 
 /// One core for the binary (one ONNX Runtime environment per process), used by one test at a
 /// time since they share the sink.
@@ -37,6 +24,14 @@ pub fn core() -> (MutexGuard<'static, ()>, &'static Core) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let core = CORE.get_or_init(|| {
+        // Warnings (a failed decode, a reopened output) reach stderr; RUST_LOG shows more.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_writer(std::io::stderr)
+            .try_init();
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
         let config = EngineConfig::new(
             root.join("models/kokoro-v1.0.int8.onnx"),

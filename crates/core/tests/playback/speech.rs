@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::capture::Recording;
 use crate::{core, sink_available};
+use utter_testkit::capture::Recording;
 
 const PARAGRAPH: &str = "Reading by ear has quietly become a habit of people who work with long \
     documents. Instead of staring at a screen for another hour, they select a report, press a \
@@ -32,6 +32,7 @@ fn speech_is_complete_from_the_first_syllable_and_flows_without_gaps() {
     );
     let stats = core.stats().last.expect("stats recorded");
     let handed = stats.first_audio_ms.map(|ms| rec.at(requested) + ms / 1e3);
+    let ended = rec.at(Instant::now());
     let capture = rec.finish();
 
     let first = capture.first_sound(0.0).expect("speech was captured");
@@ -41,7 +42,9 @@ fn speech_is_complete_from_the_first_syllable_and_flows_without_gaps() {
     let expected = stats.audio_secs - 0.32;
     assert!(
         (heard - expected).abs() <= expected * 0.05,
-        "captured speech lasts {heard:.2} s, synthesized {expected:.2} s (must be within 5%)"
+        "captured speech lasts {heard:.2} s ({first:.2}–{last:.2} s of a {:.2} s capture, the \
+         reading ended at {ended:.2} s), synthesized {expected:.2} s (must be within 5%): {stats:?}",
+        capture.secs()
     );
     // Issue 3 asks for 0 underruns. On this 2-core box a Kokoro run costs ~0.55 s plus ~32 ms
     // per token, about 2x the reference machine, and the start of a reading still runs dry for

@@ -100,6 +100,11 @@ impl Capture {
         Self { windows }
     }
 
+    /// Length of the capture, in seconds.
+    pub fn secs(&self) -> f64 {
+        self.windows.len() as f64 * WINDOW
+    }
+
     fn loud(&self, i: usize) -> bool {
         self.windows.get(i).is_some_and(|&r| r > SOUND_RMS)
     }

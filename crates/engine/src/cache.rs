@@ -1,0 +1,161 @@
+//! Caches that make repeated text start from memory.
+//!
+//! * [`AudioCache`]: finished audio per chunk, keyed by the chunk's tokens, the voice and the
+//!   speed, bounded in bytes and evicted least-recently-used first. A reading whose first chunk
+//!   is cached starts as soon as the text is planned.
+//! * The phonemizer keeps its own small cache of sentence → phonemes (see
+//!   [`crate::Phonemizer`]), so planning a repeated text skips the G2P.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use lru::LruCache;
+use serde::Serialize;
+
+/// What identifies a chunk's audio.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AudioKey {
+    /// The chunk's phoneme tokens.
+    pub tokens: Vec<i64>,
+    /// The voice or blend, as requested.
+    pub voice: String,
+    /// The speed, as f32 bits.
+    pub speed_bits: u32,
+}
+
+/// Hit and size counters of one cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CacheStats {
+    /// Entries held.
+    pub entries: usize,
+    /// Bytes held (audio cache; 0 where not counted).
+    pub bytes: usize,
+    /// The byte budget (audio cache) or entry capacity (phoneme cache).
+    pub capacity: usize,
+    /// Look-ups that found their entry.
+    pub hits: u64,
+    /// Look-ups that did not.
+    pub misses: u64,
+}
+
+impl CacheStats {
+    /// Hits over look-ups (None before the first look-up).
+    pub fn hit_rate(&self) -> Option<f64> {
+        let total = self.hits + self.misses;
+        (total > 0).then(|| self.hits as f64 / total as f64)
+    }
+}
+
+/// A least-recently-used map bounded by the total weight of its values.
+#[derive(Debug)]
+pub struct WeightedLru<K: Hash + Eq, V> {
+    map: LruCache<K, (V, usize)>,
+    weight: usize,
+    budget: usize,
+    hits: u64,
+    misses: u64,
+}
+
+impl<K: Hash + Eq, V: Clone> WeightedLru<K, V> {
+    /// An empty cache holding at most `budget` weight.
+    pub fn new(budget: usize) -> Self {
+        Self {
+            map: LruCache::unbounded(),
+            weight: 0,
+            budget,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// The value for `key`, marking it most recently used.
+    pub fn get(&mut self, key: &K) -> Option<V> {
+        let found = self.map.get(key).map(|(v, _)| v.clone());
+        if found.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        found
+    }
+
+    /// Stores `value` of `weight`, evicting the least recently used entries to stay within the
+    /// budget. A value heavier than the whole budget is not stored.
+    pub fn put(&mut self, key: K, value: V, weight: usize) {
+        if weight > self.budget {
+            return;
+        }
+        if let Some((_, old)) = self.map.put(key, (value, weight)) {
+            self.weight -= old;
+        }
+        self.weight += weight;
+        while self.weight > self.budget {
+            match self.map.pop_lru() {
+                Some((_, (_, w))) => self.weight -= w,
+                None => break,
+            }
+        }
+    }
+
+    /// Drops every entry (the counters stay).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.weight = 0;
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            entries: self.map.len(),
+            bytes: self.weight,
+            capacity: self.budget,
+            hits: self.hits,
+            misses: self.misses,
+        }
+    }
+}
+
+/// Finished audio per chunk, bounded in bytes.
+pub type AudioCache = WeightedLru<AudioKey, Arc<[f32]>>;
+
+/// Entries of the phonemizer's sentence cache (each weighs 1).
+pub const PHONEME_CACHE_ENTRIES: usize = 4096;
+
+/// Default audio cache budget: 64 MB, about 11 minutes of 24 kHz audio.
+pub const DEFAULT_AUDIO_CACHE_BYTES: usize = 64 << 20;
+
+/// Bytes of `samples`.
+pub fn audio_bytes(samples: &[f32]) -> usize {
+    std::mem::size_of_val(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_entry_goes_first_when_over_budget() {
+        let mut c: WeightedLru<&str, u32> = WeightedLru::new(10);
+        c.put("a", 1, 4);
+        c.put("b", 2, 4);
+        assert_eq!(c.get(&"a"), Some(1), "a is now the most recent");
+        c.put("c", 3, 4);
+        assert_eq!(c.get(&"b"), None, "b was least recently used");
+        assert_eq!(c.get(&"a"), Some(1));
+        assert_eq!(c.get(&"c"), Some(3));
+        let s = c.stats();
+        assert_eq!((s.entries, s.bytes, s.hits, s.misses), (2, 8, 3, 1));
+        assert_eq!(s.hit_rate(), Some(0.75));
+    }
+
+    #[test]
+    fn a_value_heavier_than_the_budget_is_not_kept_and_replacing_reweighs() {
+        let mut c: WeightedLru<&str, u32> = WeightedLru::new(10);
+        c.put("big", 1, 11);
+        assert_eq!(c.stats().entries, 0);
+        c.put("a", 1, 6);
+        c.put("a", 2, 3);
+        assert_eq!(c.stats().bytes, 3, "the old weight is released");
+        assert_eq!(c.get(&"a"), Some(2));
+    }
+}
