@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Utter's build, set-up and tests need and is missing, on Debian/Ubuntu (apt).
 # Elsewhere it only says what is missing. Idempotent: with everything present it installs nothing.
+# `--test` adds what only the tests need (the HTTP load tool).
 set -euo pipefail
+for_tests=false
+[ "${1:-}" = "--test" ] && for_tests=true
 
 need_cmd=()   # commands that must exist
 pkgs=()       # Debian packages that provide what is missing
@@ -15,6 +18,11 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || pkgs+=(python3-venv)
 command -v npm >/dev/null || pkgs+=(npm)
 # cpal's ALSA backend links libasound.
 pkg-config --exists alsa 2>/dev/null || pkgs+=(libasound2-dev)
+if $for_tests; then
+  # The API's load test: hey, a standard HTTP load generator.
+  command -v hey >/dev/null || pkgs+=(hey)
+  command -v curl >/dev/null || pkgs+=(curl)
+fi
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then

@@ -5,11 +5,12 @@
 # that record real audio from a PulseAudio null sink (no sound card needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/prereqs.sh
+bash scripts/prereqs.sh --test
 echo "== set-up: assets (utter setup) and the Whisper judge" >&2
 cargo build --quiet -p utter-cli
 ./target/debug/utter setup
 bash tests/asr-judge/setup.sh >/dev/null
+bash tests/api/setup.sh >/dev/null
 echo "== rustfmt" >&2
 cargo fmt --all -- --check
 echo "== clippy" >&2

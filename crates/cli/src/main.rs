@@ -1,5 +1,6 @@
 //! `utter`: Utter's command line. Fetches the assets (`setup`), writes speech to WAV files
-//! (`synth`), shows phonemes and voices, speaks (`say`) and measures (`bench`).
+//! (`synth`), shows phonemes and voices, speaks (`say`), measures (`bench`) and serves the
+//! OpenAI-compatible API (`serve`).
 //!
 //! Exit codes: 0 ok, 1 runtime failure, 2 usage (bad arguments, empty text, unknown voice).
 
@@ -101,6 +102,30 @@ enum Command {
         /// Output device name.
         #[arg(long, value_name = "NAME")]
         device: Option<String>,
+    },
+    /// Serve the OpenAI-compatible speech API (and status endpoints) on this machine.
+    Serve {
+        /// Port to listen on.
+        #[arg(long, default_value_t = utter_http::DEFAULT_PORT)]
+        port: u16,
+        /// Address to listen on; anything but loopback also needs --allow-remote and --token.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Allow listening on a non-loopback address.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Require `Authorization: Bearer TOKEN` on every request but /health.
+        #[arg(long, env = "UTTER_API_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Also accept requests from this web origin (repeatable), e.g. a browser extension's.
+        #[arg(long, value_name = "ORIGIN")]
+        allow_origin: Vec<String>,
+        /// Speech requests in progress at once (more get 429).
+        #[arg(long, default_value_t = 16)]
+        max_in_flight: usize,
+        /// Memory for finished audio kept for repeated text, MiB (0: none; for load tests).
+        #[arg(long, value_name = "MIB")]
+        audio_cache_mb: Option<usize>,
     },
     /// Print the phonemes for TEXT; without TEXT, one line of phonemes per line of stdin.
     Phonemes {
@@ -217,6 +242,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 script: paths.root.join("bench/peer.py"),
             });
             bench(&paths, runs, &article, !quick, peer, device)
+        }
+        Command::Serve {
+            port,
+            host,
+            allow_remote,
+            token,
+            allow_origin,
+            max_in_flight,
+            audio_cache_mb,
+        } => {
+            if !host.is_loopback() && !allow_remote {
+                return Err(UsageError(format!(
+                    "{host} is reachable from other machines: add --allow-remote (and --token) \
+                     to listen there, or leave --host at 127.0.0.1"
+                ))
+                .into());
+            }
+            let config = utter_http::ServerConfig {
+                addr: std::net::SocketAddr::new(host, port),
+                token,
+                allowed_origins: allow_origin,
+                max_in_flight: max_in_flight.max(1),
+                ..utter_http::ServerConfig::default()
+            };
+            serve(&paths, config, audio_cache_mb)
         }
         Command::Phonemes { text, voice } => phonemes(text, &voice),
         Command::Voices { json } => voices(&paths, json),
@@ -468,6 +518,45 @@ fn bench(
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     Ok(())
+}
+
+fn serve(
+    paths: &AssetPaths,
+    config: utter_http::ServerConfig,
+    audio_cache_mb: Option<usize>,
+) -> anyhow::Result<()> {
+    let mut engine_config = engine_config(paths, true)?;
+    if let Some(mb) = audio_cache_mb {
+        engine_config.audio_cache_bytes = mb * 1024 * 1024;
+    }
+    let engine = Arc::new(Engine::start(engine_config)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("utter-http")
+        .enable_all()
+        .build()
+        .context("cannot start the server's runtime")?;
+    runtime.block_on(async move {
+        let server = utter_http::Server::bind(Arc::clone(&engine), config)
+            .await
+            .map_err(|e| match e {
+                utter_http::ServeError::RemoteWithoutToken(_) => {
+                    anyhow::Error::new(UsageError(e.to_string()))
+                }
+                other => anyhow::Error::new(other),
+            })?;
+        let addr = server
+            .local_addr()
+            .map_or_else(|| "?".into(), |a| a.to_string());
+        eprintln!(
+            "Utter's API listens on http://{addr} (POST /v1/audio/speech; GET /health, /status, \
+             /performance-stats, /optimization-status, /metrics). Ctrl+C stops it."
+        );
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        server.serve(shutdown).await.context("the server failed")
+    })
 }
 
 fn devices() -> anyhow::Result<()> {
