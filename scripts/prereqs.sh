@@ -18,10 +18,27 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || pkgs+=(python3-venv)
 command -v npm >/dev/null || pkgs+=(npm)
 # cpal's ALSA backend links libasound.
 pkg-config --exists alsa 2>/dev/null || pkgs+=(libasound2-dev)
+if [ "$(uname -s)" = Linux ]; then
+  # The menu-bar app (Tauri 2): WebKitGTK, GTK, the tray (appindicator), icons, xdo, TLS.
+  pkg-config --exists webkit2gtk-4.1 2>/dev/null || pkgs+=(libwebkit2gtk-4.1-dev)
+  pkg-config --exists gtk+-3.0 2>/dev/null || pkgs+=(libgtk-3-dev)
+  pkg-config --exists ayatana-appindicator3-0.1 2>/dev/null || pkgs+=(libayatana-appindicator3-dev)
+  pkg-config --exists librsvg-2.0 2>/dev/null || pkgs+=(librsvg2-dev)
+  [ -e /usr/include/xdo.h ] || pkgs+=(libxdo-dev)
+  pkg-config --exists openssl 2>/dev/null || pkgs+=(libssl-dev)
+  command -v file >/dev/null || pkgs+=(file)
+fi
 if $for_tests; then
   # The API's load test: hey, a standard HTTP load generator.
   command -v hey >/dev/null || pkgs+=(hey)
   command -v curl >/dev/null || pkgs+=(curl)
+  # An X display with no screen, and the other apps' side of the selection.
+  command -v Xvfb >/dev/null || pkgs+=(xvfb xauth)
+  command -v xsel >/dev/null || pkgs+=(xsel)
+  command -v xdotool >/dev/null || pkgs+=(xdotool)
+  # The app's end-to-end test: WebKit's WebDriver, and screenshots of the whole screen.
+  command -v WebKitWebDriver >/dev/null || pkgs+=(webkit2gtk-driver)
+  command -v import >/dev/null || pkgs+=(imagemagick)
 fi
 
 if [ ${#pkgs[@]} -gt 0 ]; then
@@ -39,4 +56,9 @@ fi
 if [ ${#need_cmd[@]} -gt 0 ]; then
   printf 'prereqs: missing %s\n' "${need_cmd[@]}" >&2
   exit 1
+fi
+if $for_tests && ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  # tauri-driver bridges WebDriver to the app's web view (crates.io, about a minute to build).
+  echo "prereqs: installing tauri-driver (cargo install)" >&2
+  cargo install tauri-driver --locked --version '^2' --quiet >&2
 fi

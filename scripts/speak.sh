@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command 1: build Utter, fetch whatever assets are missing, then speak a sample
+# Build the CLI, fetch whatever assets are missing, then speak a sample
 # sentence (or, where there is no audio output yet, write it to a WAV and say where).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prereqs.sh --test
-echo "== set-up: assets (utter setup) and the Whisper judge" >&2
+echo "== set-up: assets (utter setup), the UI's chart library, the Whisper judge" >&2
+bash scripts/ui.sh
 cargo build --quiet -p utter-cli
 ./target/debug/utter setup
 bash tests/asr-judge/setup.sh >/dev/null
@@ -20,5 +21,9 @@ source tests/audio/pulse-env.sh
 utter_audio_install
 utter_audio_start
 utter_audio_trap
+echo "== X11: a private Xvfb display unless one is set (tests/x11/xvfb-env.sh)" >&2
+source tests/x11/xvfb-env.sh
+utter_x11_start
+trap 'utter_x11_stop; utter_audio_stop' EXIT
 echo "== tests" >&2
 cargo test --workspace --no-fail-fast
