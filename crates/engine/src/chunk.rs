@@ -39,6 +39,11 @@ pub struct ChunkPolicy {
     /// sizes it by this machine's measured speed.
     #[serde(default)]
     pub first_window: Option<usize>,
+    /// Frames in each later decoder window; `None` sizes them by the speech buffered ahead
+    /// (the player's case). Fixed sizes make a reading's windows, and so its audio, the same on
+    /// every machine (tests, studies of the seams).
+    #[serde(default)]
+    pub window: Option<usize>,
 }
 
 impl Default for ChunkPolicy {
@@ -49,6 +54,7 @@ impl Default for ChunkPolicy {
             max_tokens: 200,
             growth: 1.0,
             first_window: None,
+            window: None,
         }
     }
 }
@@ -66,6 +72,7 @@ impl ChunkPolicy {
                 1.0
             },
             first_window: self.first_window,
+            window: self.window,
         }
     }
 
@@ -77,6 +84,7 @@ impl ChunkPolicy {
             max_tokens: 200,
             growth: 1.5,
             first_window: None,
+            window: None,
         }
     }
 
@@ -90,6 +98,7 @@ impl ChunkPolicy {
             max_tokens: max_tokens.min(WINDOWED_MAX_TOKENS),
             growth: 2.0,
             first_window: None,
+            window: None,
         }
     }
 
@@ -498,6 +507,7 @@ mod tests {
             max_tokens: 200,
             growth: 1.5,
             first_window: None,
+            window: None,
         };
         let chunks = plan(&phonemizer, text.clone(), Dialect::American, policy);
         let first = chunks[0].tokens.len();

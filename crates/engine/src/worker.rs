@@ -291,6 +291,7 @@ impl<'p> Reading<'p> {
         let policy = if paced && model.can_stream() {
             ChunkPolicy {
                 first_window: job.policy.first_window,
+                window: job.policy.window,
                 ..ChunkPolicy::windowed(job.policy.max_tokens)
             }
         } else {
@@ -541,6 +542,11 @@ impl<'p> Reading<'p> {
             && let Some(first) = self.job.policy.first_window
         {
             return first;
+        }
+        if self.produced > 0
+            && let Some(window) = self.job.policy.window
+        {
+            return window;
         }
         let Some(cost) = costs.decode.cost() else {
             // Nothing measured yet: a short first window, then half again what is buffered (a

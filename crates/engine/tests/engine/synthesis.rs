@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use utter_engine::stream::{FIRST_WINDOW, MIN_WINDOW};
 use utter_engine::{ChunkPolicy, SAMPLE_RATE, SynthRequest};
 
 use crate::engine;
@@ -41,6 +42,7 @@ fn long_text_streams_chunk_by_chunk_within_the_token_limit() {
         max_tokens: 150,
         growth: 1.0,
         first_window: None,
+        window: None,
     };
     let mut request = SynthRequest::new(text);
     request.policy = policy;
@@ -153,14 +155,29 @@ fn correlation(a: &[f32], b: &[f32]) -> f32 {
     cov / (var(a, ma) * var(b, mb)).sqrt()
 }
 
+/// The best correlation of `a` and `b` with `b` shifted by up to `lag` steps either way, so a
+/// few milliseconds' difference in where the speech is trimmed does not count as a mismatch.
+fn aligned_correlation(a: &[f32], b: &[f32], lag: usize) -> f32 {
+    (0..=lag)
+        .flat_map(|k| {
+            [
+                correlation(&a[k.min(a.len())..], b),
+                correlation(a, &b[k.min(b.len())..]),
+            ]
+        })
+        .fold(f32::MIN, f32::max)
+}
+
 #[test]
 fn a_streamed_reading_starts_with_a_short_piece_and_says_the_same_as_a_whole_decode() {
     let engine = engine();
     let text = "Reading by ear has quietly become a habit of people who work with long documents.";
     let mut streamed = SynthRequest::new(text);
-    // A first window of the size a fast machine uses, whatever this machine's speed now.
+    // The windows a fast machine starts with, then the smallest the engine ever uses, as an
+    // overloaded machine gets them: the most seams, whatever this machine's speed now.
     streamed.policy = ChunkPolicy {
-        first_window: Some(13),
+        first_window: Some(FIRST_WINDOW),
+        window: Some(MIN_WINDOW),
         ..ChunkPolicy::streaming()
     };
     let pieces: Vec<_> = engine
@@ -169,13 +186,13 @@ fn a_streamed_reading_starts_with_a_short_piece_and_says_the_same_as_a_whole_dec
         .map(|p| p.expect("piece"))
         .collect();
     assert!(
-        pieces.len() >= 2,
+        pieces.len() >= 5,
         "the sentence's audio arrives in several pieces, got {}",
         pieces.len()
     );
     let first_secs = pieces[0].samples.len() as f32 / SAMPLE_RATE as f32;
     assert!(
-        first_secs < 1.5,
+        first_secs < 0.5,
         "the first piece is short, so it is ready early: {first_secs:.2} s"
     );
     for (i, p) in pieces.iter().enumerate() {
@@ -191,27 +208,24 @@ fn a_streamed_reading_starts_with_a_short_piece_and_says_the_same_as_a_whole_dec
         .flat_map(|p| p.samples.iter().copied())
         .collect();
     // The same voice spelled as a one-voice blend: the audio cache keys on the spelling, so this
-    // is decoded afresh rather than served from the streamed reading's audio — in windows as
-    // large as the engine allows (MAX_WINDOW), cut in other places than the streamed ones.
+    // is decoded afresh rather than served from the streamed reading's audio — unpaced, in one
+    // window (MAX_WINDOW frames is 8 s).
     let mut whole = SynthRequest::new(text);
     whole.voice = "af_heart:1".into();
+    whole.policy = ChunkPolicy::default();
     let whole: Vec<_> = engine
         .synthesize(whole)
         .expect("accepted")
         .map(|p| p.expect("whole"))
         .collect();
     assert!(
-        whole.len() < pieces.len() && whole.iter().all(|p| !p.synth_time.is_zero()),
-        "decoded afresh in fewer, larger windows: {} against {}",
-        whole.len(),
-        pieces.len()
+        whole.len() == 1 && !whole[0].synth_time.is_zero(),
+        "decoded afresh in one window: {} pieces",
+        whole.len()
     );
-    let whole: Vec<f32> = whole
-        .iter()
-        .flat_map(|p| p.samples.iter().copied())
-        .collect();
+    let whole = &whole[0].samples;
     // Streamed audio skips the model's lead-in and trailing silence; compare the speech.
-    let (joined, whole) = (speech(&joined), speech(&whole));
+    let (joined, whole) = (speech(&joined), speech(whole));
     let ratio = joined.len() as f32 / whole.len() as f32;
     assert!(
         (0.98..1.02).contains(&ratio),
@@ -219,7 +233,10 @@ fn a_streamed_reading_starts_with_a_short_piece_and_says_the_same_as_a_whole_dec
         joined.len(),
         whole.len()
     );
-    let r = correlation(&envelope(joined), &envelope(whole));
+    // Each window is normalized over its own frames (the decoder's instance norms), so small
+    // windows are not sample-identical to one run; their loudness contour must still follow it.
+    // Measured here: r = 0.89 for these windows, 0.97 for this first window and one more.
+    let r = aligned_correlation(&envelope(joined), &envelope(whole), 2);
     assert!(
         r > 0.85,
         "the loudness contour of the windowed audio follows the whole decode (r = {r:.3})"
