@@ -84,10 +84,15 @@ impl Driver {
             .stderr(log)
             .spawn()
             .expect("tauri-driver starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver listens on {port}");
-            std::thread::sleep(Duration::from_millis(50));
+        // tauri-driver forwards each session to WebKitWebDriver, which it starts beside itself
+        // on the native port: both must listen before the first session (a busy machine starts
+        // WebKitWebDriver after tauri-driver, and a session asked for then is refused).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for (p, who) in [(port, "tauri-driver"), (native, "WebKitWebDriver")] {
+            while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
+                assert!(Instant::now() < deadline, "{who} listens on {p}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         Self {
             child,
