@@ -87,6 +87,8 @@ pub struct Report {
     pub launch_to_ready_ms: f64,
     /// Model load (both sessions), ms.
     pub load_ms: Option<u64>,
+    /// The sessions came from optimized graphs kept by an earlier start (see `utter_engine::model`).
+    pub optimized_graph_reused: bool,
     /// Warm-up, ms.
     pub warm_up_ms: Option<u64>,
     /// Windowed decoding in use.
@@ -422,9 +424,14 @@ pub fn table(report: &Report) -> String {
         );
     }
     out += &format!(
-        "launch → ready {:.0} ms (load {} ms, warm-up {} ms); idle CPU {}% of a core, idle RSS {} MB\n",
+        "launch → ready {:.0} ms (load {} ms{}, warm-up {} ms); idle CPU {}% of a core, idle RSS {} MB\n",
         report.launch_to_ready_ms,
         report.load_ms.map_or("-".into(), |v| v.to_string()),
+        if report.optimized_graph_reused {
+            ", optimized graphs reused"
+        } else {
+            ", graphs optimized at load"
+        },
         report.warm_up_ms.map_or("-".into(), |v| v.to_string()),
         f(report.idle_cpu_percent, 2),
         f(report.idle_rss_mb, 0),

@@ -473,6 +473,7 @@ fn bench(
         machine: bench::Machine::here(info.threads),
         launch_to_ready_ms,
         load_ms: info.load_ms,
+        optimized_graph_reused: info.optimized_graph_reused,
         warm_up_ms: info.warm_up_ms,
         windowed_decoding: info.windowed_decoding,
         ..bench::Report::default()

@@ -109,6 +109,9 @@ pub struct EngineInfo {
     pub execution_providers: Vec<String>,
     /// Time to build the session.
     pub load_ms: Option<u64>,
+    /// The sessions were built from ONNX Runtime's optimized graphs kept by an earlier start
+    /// (CPU only), skipping graph optimization.
+    pub optimized_graph_reused: bool,
     /// Warm-up done before the engine reported ready, ms.
     pub ready_warm_up_ms: Option<u64>,
     /// The whole warm-up (the rest runs while idle), ms, once complete.

@@ -149,6 +149,7 @@ pub struct KokoroModel {
     sessions: Sessions,
     path: PathBuf,
     split_error: Option<String>,
+    optimized_graph_reused: bool,
 }
 
 impl std::fmt::Debug for KokoroModel {
@@ -160,16 +161,86 @@ impl std::fmt::Debug for KokoroModel {
     }
 }
 
+/// Builds a session for the model at `path`. With `keep_optimized` and no execution provider but
+/// the CPU, ONNX Runtime's optimized graph is kept beside `path` after the first build and
+/// loaded as is from then on, so later starts skip the graph optimization (about half of
+/// building a session). The kept graph holds kernels chosen for this CPU and ONNX Runtime build,
+/// so its name carries a hash of both ([`optimized_path`]); one that fails to load is rebuilt.
+/// Also says whether a kept graph was loaded.
 fn session(
     env: &Environment,
     path: &Path,
     config: &SessionConfig,
     ep_cache: Option<&Path>,
+    keep_optimized: bool,
+) -> Result<(Session, bool), ort::Error> {
+    let providers = execution_providers(ep_cache);
+    if !keep_optimized || !providers.is_empty() {
+        let level = GraphOptimizationLevel::Level3;
+        return Ok((
+            build_session(env, path, config, providers, level, None)?,
+            false,
+        ));
+    }
+    let optimized = optimized_path(path);
+    if optimized.is_file() {
+        let level = GraphOptimizationLevel::Disable;
+        match build_session(env, &optimized, config, Vec::new(), level, None) {
+            Ok(session) => return Ok((session, true)),
+            Err(e) => {
+                tracing::warn!("rebuilding {}: {e}", optimized.display());
+                let _ = std::fs::remove_file(&optimized);
+            }
+        }
+    }
+    // Written under a temporary name and renamed once complete: a half-written graph is never
+    // loaded.
+    let tmp = optimized.with_extension("onnx.tmp");
+    let level = GraphOptimizationLevel::Level3;
+    let session = build_session(env, path, config, providers, level, Some(&tmp))?;
+    if let Err(e) = std::fs::rename(&tmp, &optimized) {
+        tracing::debug!(
+            "cannot keep the optimized graph {}: {e}",
+            optimized.display()
+        );
+    }
+    Ok((session, false))
+}
+
+/// Where [`session`] keeps the optimized graph of `model`: beside it, named for this CPU's
+/// features and the ONNX Runtime build (`front.opt-<hash>.onnx`).
+pub fn optimized_path(model: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hash = std::hash::DefaultHasher::new();
+    ort::info().hash(&mut hash);
+    // The CPU's feature flags (Linux); elsewhere the architecture.
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("flags"))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+        .hash(&mut hash);
+    let stem = model
+        .file_stem()
+        .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    model.with_file_name(format!("{stem}.opt-{:016x}.onnx", hash.finish()))
+}
+
+fn build_session(
+    env: &Environment,
+    path: &Path,
+    config: &SessionConfig,
+    providers: Vec<ExecutionProviderDispatch>,
+    level: GraphOptimizationLevel,
+    save_optimized: Option<&Path>,
 ) -> Result<Session, ort::Error> {
     let builder_err =
         |e: ort::Error<ort::session::builder::SessionBuilder>| ort::Error::new(e.to_string());
-    Session::builder(env)?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
+    let mut builder = Session::builder(env)?
+        .with_optimization_level(level)
         .map_err(builder_err)?
         .with_intra_threads(config.intra_threads)
         .map_err(builder_err)?
@@ -178,9 +249,14 @@ fn session(
         // Input shapes vary with every chunk: a memory pattern only grows memory there.
         .with_memory_pattern(false)
         .map_err(builder_err)?
-        .with_execution_providers(execution_providers(ep_cache))
-        .map_err(builder_err)?
-        .commit_from_file(path)
+        .with_execution_providers(providers)
+        .map_err(builder_err)?;
+    if let Some(file) = save_optimized {
+        builder = builder
+            .with_optimized_model_path(file)
+            .map_err(builder_err)?;
+    }
+    builder.commit_from_file(path)
 }
 
 impl KokoroModel {
@@ -213,13 +289,15 @@ impl KokoroModel {
         if let Some(dir) = split_cache {
             match split::split_cached(path, dir) {
                 Ok(parts) => {
-                    let front = session(env, &parts.front, config, ep_cache).map_err(model_err)?;
-                    let decoder =
-                        session(env, &parts.decoder, config, ep_cache).map_err(model_err)?;
+                    let (front, front_kept) =
+                        session(env, &parts.front, config, ep_cache, true).map_err(model_err)?;
+                    let (decoder, decoder_kept) =
+                        session(env, &parts.decoder, config, ep_cache, true).map_err(model_err)?;
                     return Ok(Self {
                         sessions: Sessions::Split { front, decoder },
                         path: path.to_path_buf(),
                         split_error: None,
+                        optimized_graph_reused: front_kept && decoder_kept,
                     });
                 }
                 // A corrupt file is reported as such; a model of another shape runs whole.
@@ -236,7 +314,7 @@ impl KokoroModel {
                 }
             }
         }
-        let session = session(env, path, config, ep_cache).map_err(model_err)?;
+        let (session, _) = session(env, path, config, ep_cache, false).map_err(model_err)?;
         let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for needed in [INPUT_TOKENS, INPUT_STYLE, INPUT_SPEED] {
             if !names.contains(&needed) {
@@ -251,6 +329,7 @@ impl KokoroModel {
             sessions: Sessions::Whole(session),
             path: path.to_path_buf(),
             split_error,
+            optimized_graph_reused: false,
         })
     }
 
@@ -262,6 +341,11 @@ impl KokoroModel {
     /// True when the decoder can run window by window.
     pub fn can_stream(&self) -> bool {
         matches!(self.sessions, Sessions::Split { .. })
+    }
+
+    /// True when the sessions were built from the optimized graphs kept by an earlier start.
+    pub fn optimized_graph_reused(&self) -> bool {
+        self.optimized_graph_reused
     }
 
     /// Why the model runs whole, if it could not be split.

@@ -117,10 +117,12 @@ pub(crate) fn run(
         }
     };
     let load_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(load_ms, streams = model.can_stream(), model = %config.model.display(), "model loaded");
+    let reused = model.optimized_graph_reused();
+    tracing::info!(load_ms, streams = model.can_stream(), optimized_graph_reused = reused, model = %config.model.display(), "model loaded");
     {
         let mut info = lock(&shared.info);
         info.load_ms = Some(load_ms);
+        info.optimized_graph_reused = reused;
         info.windowed_decoding = model.can_stream();
         info.split_error = model.split_error().map(str::to_string);
     }

@@ -163,6 +163,7 @@ pub async fn optimization(State(state): State<Arc<AppState>>) -> Response {
         "execution_provider": {
             "requested": info.execution_providers,
             "model_load_ms": info.load_ms,
+            "optimized_graph_reused": info.optimized_graph_reused,
             "note": if cfg!(target_os = "macos") {
                 "CoreML is asked for first; ONNX Runtime runs what CoreML cannot on the CPU"
             } else {

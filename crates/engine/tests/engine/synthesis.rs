@@ -274,3 +274,39 @@ fn repeated_text_comes_from_the_audio_cache() {
     engine.clear_caches();
     assert_eq!(engine.info().audio_cache.entries, 0, "cleared");
 }
+
+#[test]
+fn a_second_start_reuses_the_optimized_graph_and_sounds_the_same() {
+    let dir = tempfile::tempdir().expect("a fresh derived-model folder");
+    let start = || {
+        let mut config = crate::config();
+        config.split_cache_dir = Some(dir.path().to_path_buf());
+        config.audio_cache_bytes = 0;
+        let engine = utter_engine::Engine::start(config).expect("starts");
+        assert!(
+            engine.wait_ready(Duration::from_secs(120)).expect("loads"),
+            "ready in time"
+        );
+        let audio = engine
+            .synthesize(SynthRequest::new("Kept graphs sound the same."))
+            .expect("accepted")
+            .collect_samples()
+            .expect("speaks");
+        (engine.info().optimized_graph_reused, audio)
+    };
+    let (first_reused, first) = start();
+    assert!(!first_reused, "nothing to reuse in a fresh folder");
+    let kept = std::fs::read_dir(dir.path())
+        .expect("derived folder")
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .filter(|f| f.file_name().to_string_lossy().contains(".opt-"))
+        .count();
+    assert_eq!(
+        kept, 2,
+        "the front's and the decoder's optimized graphs are kept"
+    );
+    let (second_reused, second) = start();
+    assert!(second_reused, "the second start loads the kept graphs");
+    assert_eq!(first, second, "the same audio, sample for sample");
+}
