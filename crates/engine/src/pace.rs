@@ -189,14 +189,18 @@ impl DecodeCost {
 
     /// The smallest first window (frames of new audio) after which each window can be decoded
     /// while the one before it plays, each carrying `overhead` frames of context; 25% headroom.
-    /// Where decoding is slower than speech, the answer is `cap`.
-    pub fn sustainable_first(&self, overhead: usize, cap: usize) -> usize {
+    /// The window after the first is at least `min_next` frames, so the first must also play for
+    /// as long as that one takes to decode. Where decoding is slower than speech, the answer is
+    /// `cap`.
+    pub fn sustainable_first(&self, overhead: usize, min_next: usize, cap: usize) -> usize {
         let gain = MARGIN * FRAME_SECS - self.per_frame_secs;
         if gain <= 0.0 {
             return cap;
         }
         let cost = self.fixed_secs + self.per_frame_secs * overhead as f64;
-        ((cost / gain * 1.25).ceil() as usize).min(cap)
+        let growing = (cost / gain * 1.25).ceil() as usize;
+        let next = (self.secs(min_next + overhead) / (MARGIN * FRAME_SECS)).ceil() as usize;
+        growing.max(next).min(cap)
     }
 
     /// The most frames of new audio that can be decoded (with `overhead` frames of context)
@@ -427,17 +431,22 @@ mod decode_tests {
             per_frame_secs: 0.015,
         };
         assert_eq!(
-            fast.sustainable_first(8, 400),
+            fast.sustainable_first(8, 0, 400),
             6,
             "(0.012 + 8·0.0061) / (0.02 − 0.0061) × 1.25"
         );
-        assert_eq!(slow.sustainable_first(8, 400), 35);
+        assert_eq!(
+            fast.sustainable_first(8, 24, 400),
+            11,
+            "long enough to cover decoding a 24-frame second window: (0.012 + 32·0.0061) / 0.02"
+        );
+        assert_eq!(slow.sustainable_first(8, 24, 400), 35);
         let hopeless = DecodeCost {
             fixed_secs: 0.02,
             per_frame_secs: 0.03,
         };
         assert_eq!(
-            hopeless.sustainable_first(8, 400),
+            hopeless.sustainable_first(8, 24, 400),
             400,
             "slower than real time"
         );

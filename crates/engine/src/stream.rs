@@ -130,8 +130,9 @@ impl Windows {
     }
 
     /// Plans the next window: at most `limit` frames of new audio (at least [`MIN_WINDOW`]
-    /// after the chunk's first window), cut at the quietest frame of its last 30%; the rest of
-    /// the chunk when that is not much more than `limit`.
+    /// after the chunk's first window), cut at the quietest frame of its last 30% (15% for a
+    /// chunk's first window, whose length the pacing counts on to cover decoding the next); the
+    /// rest of the chunk when that is not much more than `limit`.
     pub fn plan(&self, frames: &Frames, limit: usize) -> Window {
         let a = self.next;
         let first = a == self.span.start;
@@ -139,7 +140,8 @@ impl Windows {
         let cut = if self.remaining() <= limit + MIN_WINDOW / 2 {
             self.span.end
         } else {
-            let lo = a + (limit * 7 / 10).max(FIRST_MIN / 2);
+            let keep = if first { 85 } else { 70 };
+            let lo = a + (limit * keep / 100).max(FIRST_MIN / 2);
             let hi = a + limit;
             // The latest of equally quiet frames: the longest window that cut allows.
             (lo..=hi)

@@ -133,6 +133,10 @@ pub(crate) fn run(
         warm.run_until_ready(&mut model, phonemizer, &mut costs, shared);
     }
     shared.set(EngineState::Ready);
+    tracing::info!(
+        since_start_ms = started.elapsed().as_millis() as u64,
+        "engine ready"
+    );
     Scheduler {
         model: &mut model,
         phonemizer,
@@ -561,7 +565,7 @@ impl<'p> Reading<'p> {
         };
         if self.produced == 0 {
             let first = cost
-                .sustainable_first(overhead, MAX_WINDOW)
+                .sustainable_first(overhead, MIN_WINDOW, MAX_WINDOW)
                 .max(FIRST_WINDOW);
             return ((first as f64 * self.caution).round() as usize).min(MAX_WINDOW);
         }
