@@ -386,6 +386,9 @@ impl Feeder {
 
     fn start(&mut self, utterance: Utterance) {
         self.shared.begin_utterance();
+        if let Some(conv) = self.converter.as_mut() {
+            conv.reset();
+        }
         let underruns = self.shared.underruns.load(Ordering::SeqCst);
         let mut status = lock(&self.status);
         status.playing = true;
@@ -433,6 +436,13 @@ impl Feeder {
         };
         let Some(chunk) = chunk else {
             current.done = true;
+            // A reading cut short after a part that continued: what the resampler held back.
+            if let Some(conv) = self.converter.as_mut() {
+                let rest = conv.convert(&[], true);
+                current.pending.drain(..current.pending_pos);
+                current.pending_pos = 0;
+                current.pending.extend(rest);
+            }
             return;
         };
         if current.stats.first_chunk_ms.is_none() {
@@ -459,7 +469,8 @@ impl Feeder {
         current.stats.audio_secs += shaped.len() as f64 / f64::from(chunk.sample_rate);
         let frames = match self.converter.as_mut() {
             Some(conv) => {
-                let data = conv.convert(&shaped);
+                // Parts of one stretch of speech resample as one signal; a pause ends it.
+                let data = conv.convert(&shaped, chunk.boundary != Boundary::Continue);
                 let frames = (data.len() / conv.channels()) as u64;
                 current.pending = data;
                 frames
