@@ -486,6 +486,22 @@ mod tests {
         assert!((320..=340).contains(&PARAGRAPH.chars().count()));
     }
 
+    /// Read to the end with a warm audio cache, an article that repeats itself would be
+    /// measured mostly from memory (it once gave an RTF of 0.05): every sentence must be new.
+    #[test]
+    fn the_article_has_2000_words_and_no_sentence_twice() {
+        let article = include_str!("../../../tests/data/article-2000.txt");
+        assert!(article.split_whitespace().count() >= 2000);
+        let mut seen = std::collections::HashSet::new();
+        for sentence in article
+            .split(['.', '!', '?', '\n'])
+            .map(str::trim)
+            .filter(|s| s.split_whitespace().count() > 3)
+        {
+            assert!(seen.insert(sentence), "said twice: {sentence:?}");
+        }
+    }
+
     #[test]
     fn a_missing_figure_is_not_a_met_target() {
         let mut r = Report::default();

@@ -14,7 +14,7 @@ const PARAGRAPH: &str = "Reading by ear has quietly become a habit of people who
 /// The longest pause the player inserts (after a sentence) plus Kokoro's own pauses inside a
 /// chunk and the capture's measurement resolution.
 const LONGEST_EXPLAINED_GAP: f64 = 0.6;
-/// What an underrun may add to a gap until synthesis is fast enough on this box (see above).
+/// What an underrun may add to a gap on a loaded test machine (see below).
 const UNDERRUN_ALLOWANCE: f64 = 0.6;
 
 #[test]
@@ -46,9 +46,10 @@ fn speech_is_complete_from_the_first_syllable_and_flows_without_gaps() {
          reading ended at {ended:.2} s), synthesized {expected:.2} s (must be within 5%): {stats:?}",
         capture.secs()
     );
-    // Issue 3 asks for 0 underruns. On this 2-core box a Kokoro run costs ~0.55 s plus ~32 ms
-    // per token, about 2x the reference machine, and the start of a reading still runs dry for
-    // moments; this bound catches regressions until the speed work lands (issue 6).
+    // Issue 3 asks for 0 underruns, and `utter bench` (a quiet machine, release build) shows 0
+    // over whole readings. This test must pass on any CI machine however loaded, where the
+    // start of a reading can still run dry for moments; the bound catches regressions without
+    // making the suite depend on the machine's load.
     assert!(
         stats.gap_ms <= 500.0,
         "underrun silence {:.0} ms: {stats:?}",
