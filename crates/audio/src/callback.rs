@@ -16,6 +16,7 @@ pub fn render<T>(out: &mut [T], ring: &mut rtrb::Consumer<f32>, shared: &Shared,
 where
     T: Sample + FromSample<f32>,
 {
+    shared.callbacks.fetch_add(1, Ordering::Relaxed);
     let silence = T::EQUILIBRIUM;
     if shared.flushing.load(Ordering::Acquire) {
         let n = ring.slots();

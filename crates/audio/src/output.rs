@@ -27,6 +27,17 @@ const RETRY_LOST: Duration = Duration::from_millis(250);
 /// For how long a lost output is retried at [`RETRY_LOST`] before falling back to
 /// [`FOLLOW_POLL`].
 const RETRY_FAST_FOR: Duration = Duration::from_secs(15);
+/// After an error the backend may recover from by itself, how long the callback may stay
+/// silent before the stream counts as dead and is rebuilt.
+const STALL: Duration = Duration::from_millis(300);
+/// How often a stream under suspicion is checked for life.
+const STALL_POLL: Duration = Duration::from_millis(20);
+
+/// An error the stream reported, and whether it is certainly fatal.
+struct StreamFailure {
+    fatal: bool,
+    why: String,
+}
 
 /// The format of the stream in use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +72,7 @@ fn build<T>(
     device: &cpal::Device,
     config: StreamConfig,
     shared: Arc<Shared>,
-    errors: Sender<String>,
+    errors: Sender<StreamFailure>,
 ) -> Result<(cpal::Stream, rtrb::Producer<f32>), cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
@@ -80,8 +91,21 @@ where
                 error_shared.device_xruns.fetch_add(1, Ordering::Relaxed);
             }
             cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
+            // An error cpal could not classify (ALSA through PulseAudio reports a passing EIO
+            // from snd_pcm_avail_delay, several times right after opening): cpal's worker
+            // carries on, so rebuild only if the callback stops (see `run`). Rebuilding at
+            // once dropped what the ring held: a gap in the speech each time.
+            cpal::ErrorKind::BackendError => {
+                let _ = errors.try_send(StreamFailure {
+                    fatal: false,
+                    why: e.to_string(),
+                });
+            }
             _ => {
-                let _ = errors.try_send(e.to_string());
+                let _ = errors.try_send(StreamFailure {
+                    fatal: true,
+                    why: e.to_string(),
+                });
             }
         },
         None,
@@ -93,7 +117,7 @@ where
 fn open(
     name: Option<&str>,
     shared: &Arc<Shared>,
-    errors: &Sender<String>,
+    errors: &Sender<StreamFailure>,
 ) -> Result<(cpal::Stream, rtrb::Producer<f32>, OutputFormat), AudioError> {
     let device = device::find(name)?;
     let supported = device
@@ -148,7 +172,7 @@ pub(crate) fn run(
     events: Sender<OutputEvent>,
     opened: Sender<Result<OutputFormat, AudioError>>,
 ) {
-    let (err_tx, err_rx) = crossbeam_channel::bounded::<String>(4);
+    let (err_tx, err_rx) = crossbeam_channel::bounded::<StreamFailure>(4);
     let mut first = Some(opened);
     // Since when there has been no output: retried quickly at first (speech may be waiting),
     // then every few seconds (a machine with no output at all stays cheap).
@@ -183,31 +207,65 @@ pub(crate) fn run(
             }
         };
         let followed = device::default_name();
+        // A soft error seen and the heartbeat then: the stream is rebuilt only if the callback
+        // does not run again within STALL.
+        let mut suspect: Option<(Instant, u64, String)> = None;
         // Wait for a reason to rebuild.
         loop {
-            select! {
+            let wait = match (&stream, lost_at) {
+                _ if suspect.is_some() => STALL_POLL,
+                (Some(_), _) => FOLLOW_POLL,
+                (None, Some(t)) if t.elapsed() > RETRY_FAST_FOR => FOLLOW_POLL,
+                (None, _) => RETRY_LOST,
+            };
+            let mut failed = select! {
                 recv(commands) -> cmd => match cmd {
                     Ok(OutputCommand::UseDevice(n)) => { name = n; break; }
                     Ok(OutputCommand::Shutdown) | Err(_) => return,
                 },
-                recv(err_rx) -> err => {
-                    tracing::warn!("audio output failed ({}); reopening", err.unwrap_or_default());
-                    // The chosen device may be gone (unplugged): continue on the default.
-                    if name.as_deref().is_some_and(|n| device::find(Some(n)).is_err()) {
-                        name = None;
+                recv(err_rx) -> err => match err {
+                    Ok(StreamFailure { fatal: false, why }) => {
+                        if suspect.is_none() {
+                            tracing::debug!("audio output reported: {why}; watching it recover");
+                            let beat = shared.callbacks.load(Ordering::Relaxed);
+                            suspect = Some((Instant::now(), beat, why));
+                        }
+                        None
                     }
-                    std::thread::sleep(Duration::from_millis(100));
-                    break;
+                    Ok(StreamFailure { why, .. }) => Some(why),
+                    Err(_) => return,
                 },
-                default(match (&stream, lost_at) {
-                    (Some(_), _) => FOLLOW_POLL,
-                    (None, Some(t)) if t.elapsed() > RETRY_FAST_FOR => FOLLOW_POLL,
-                    (None, _) => RETRY_LOST,
-                }) => {
-                    if stream.is_none() || (name.is_none() && device::default_name() != followed) {
+                default(wait) => {
+                    let changed = || name.is_none() && device::default_name() != followed;
+                    if suspect.is_none() && (stream.is_none() || changed()) {
                         break; // retry a lost output, or follow a changed system default
                     }
+                    None
                 }
+            };
+            // Checked after every wake-up: a stream that keeps failing keeps the errors coming.
+            if failed.is_none()
+                && let Some((since, beat, why)) = &suspect
+            {
+                // Two callbacks since the error (one may have been under way): alive.
+                if shared.callbacks.load(Ordering::Relaxed) >= beat + 2 {
+                    tracing::debug!("audio output recovered in place");
+                    suspect = None;
+                } else if since.elapsed() >= STALL {
+                    failed = Some(format!("{why}, and the stream stopped"));
+                }
+            }
+            if let Some(why) = failed {
+                tracing::warn!("audio output failed ({why}); reopening");
+                // The chosen device may be gone (unplugged): continue on the default.
+                if name
+                    .as_deref()
+                    .is_some_and(|n| device::find(Some(n)).is_err())
+                {
+                    name = None;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                break;
             }
         }
         drop(stream);

@@ -287,6 +287,8 @@ struct Current {
     pending_pos: usize,
     queued_frames: u64,
     underruns_at_start: u64,
+    /// Underruns already reported in the log.
+    underruns_logged: u64,
     xruns_at_start: u64,
     last_queued: Option<Instant>,
     done: bool,
@@ -320,6 +322,7 @@ impl Feeder {
     fn run(mut self, commands: &Receiver<FeederCommand>, outputs: &Receiver<OutputEvent>) {
         loop {
             self.push_pending();
+            self.log_underruns();
             let waiting_for_chunk = self
                 .current
                 .as_ref()
@@ -341,6 +344,26 @@ impl Feeder {
             }
             self.give_up_without_output();
             self.check_finished();
+        }
+    }
+
+    /// Says in the debug log when the callback ran dry and where the reading was, so a gap can
+    /// be matched with the engine's log of what it was decoding then.
+    fn log_underruns(&mut self) {
+        let Some(c) = self.current.as_mut() else {
+            return;
+        };
+        let now = self.shared.underruns.load(Ordering::Relaxed);
+        if now > c.underruns_logged {
+            c.underruns_logged = now;
+            tracing::debug!(
+                underruns = now - c.underruns_at_start,
+                chunks_received = c.stats.chunks,
+                audio_secs = c.stats.audio_secs,
+                waiting_for_chunk = c.pending_pos >= c.pending.len() && !c.done,
+                since_last_chunk_ms = c.last_queued.map(|t| ms(t.elapsed())),
+                "underrun"
+            );
         }
     }
 
@@ -403,6 +426,7 @@ impl Feeder {
             pending_pos: 0,
             queued_frames: 0,
             underruns_at_start: underruns,
+            underruns_logged: underruns,
             xruns_at_start: self.shared.device_xruns.load(Ordering::Relaxed),
             last_queued: None,
             done: false,

@@ -35,6 +35,10 @@ pub struct Shared {
     /// Device xruns since the player started: the callback itself was late (CPU starvation),
     /// which the stream recovers from in place, so they cost a glitch, not a rebuild.
     pub device_xruns: AtomicU64,
+    /// Callback invocations since the player started: a heartbeat that grows while the stream
+    /// is alive (it runs even when idle), so the audio thread can tell a stream that reported
+    /// an error but carries on from one that died.
+    pub callbacks: AtomicU64,
 }
 
 impl Shared {
@@ -54,6 +58,7 @@ impl Shared {
             underrun_frames: AtomicU64::new(0),
             played_frames: AtomicU64::new(0),
             device_xruns: AtomicU64::new(0),
+            callbacks: AtomicU64::new(0),
         }
     }
 
