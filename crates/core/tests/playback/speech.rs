@@ -56,6 +56,12 @@ fn speech_is_complete_from_the_first_syllable_and_flows_without_gaps() {
         stats.gap_ms
     );
     let gaps = capture.gaps(first, last);
+    let longest: Vec<String> = gaps.iter().take(5).map(|g| format!("{:.2}", g.1)).collect();
+    println!(
+        "silent gaps in the captured speech: {}, longest (s): {}",
+        gaps.len(),
+        longest.join(", ")
+    );
     assert!(
         gaps.first()
             .is_none_or(|g| g.1 <= LONGEST_EXPLAINED_GAP + UNDERRUN_ALLOWANCE),
