@@ -16,10 +16,7 @@ cargo build --release --quiet -p utter-cli -p utter-app
 ./target/release/utter setup >&2
 source tests/audio/pulse-env.sh
 source tests/x11/xvfb-env.sh
-if [ "$(uname -s)" = Linux ] && [ -z "${PULSE_SERVER:-}" ] && ! pactl info >/dev/null 2>&1; then
-  utter_audio_install
-  utter_audio_start
-fi
+utter_audio_ensure
 utter_x11_start
 work=$(mktemp -d)
 echo '{}' >"$work/settings.json" # not a first launch: no welcome window
@@ -27,7 +24,7 @@ app=""
 cleanup() {
   [ -n "$app" ] && kill "$app" 2>/dev/null && wait "$app" 2>/dev/null
   utter_x11_stop
-  utter_audio_stop 2>/dev/null || true
+  utter_audio_stop
   rm -rf "$work"
 }
 trap cleanup EXIT

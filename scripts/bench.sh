@@ -14,11 +14,7 @@ if [ ! -x "$peer/bin/python" ] || ! "$peer/bin/python" -c 'import kokoro_onnx' 2
   "$peer/bin/pip" install --quiet --disable-pip-version-check \
     kokoro-onnx==0.6.1 onnxruntime==1.32.0 >&2
 fi
-if [ "$(uname -s)" = Linux ] && [ -z "${PULSE_SERVER:-}" ] && ! pactl info >/dev/null 2>&1; then
-  echo "bench: no sound server: playing into a private PulseAudio null sink" >&2
-  source tests/audio/pulse-env.sh
-  utter_audio_install
-  utter_audio_start
-  utter_audio_trap
-fi
+source tests/audio/pulse-env.sh
+utter_audio_ensure
+utter_audio_trap
 ./target/release/utter bench "$@"

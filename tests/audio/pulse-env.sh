@@ -178,6 +178,17 @@ utter_audio_stop_record() {
   if ((sz <= 44)); then _utter_log "capture $_UTTER_REC_FILE is empty"; return 1; fi
 }
 
+# For scripts that play to whatever sound server there is (the benchmarks): on Linux with none
+# reachable, install and start the private null-sink server; elsewhere do nothing.
+# utter_audio_stop undoes it (and is a no-op when nothing was started).
+utter_audio_ensure() {
+  [[ $(uname -s) == Linux && -z ${PULSE_SERVER:-} ]] || return 0
+  pactl info >/dev/null 2>&1 && return 0
+  _utter_log "no sound server: playing into a private PulseAudio null sink"
+  utter_audio_install
+  utter_audio_start
+}
+
 # Kill recorder, keeper, server; remove the temp dir; restore XDG_RUNTIME_DIR.
 # Safe to call any number of times.
 utter_audio_stop() {
