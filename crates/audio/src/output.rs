@@ -91,19 +91,13 @@ where
                 error_shared.device_xruns.fetch_add(1, Ordering::Relaxed);
             }
             cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
-            // An error cpal could not classify (ALSA through PulseAudio reports a passing EIO
-            // from snd_pcm_avail_delay, several times right after opening): cpal's worker
-            // carries on, so rebuild only if the callback stops (see `run`). Rebuilding at
-            // once dropped what the ring held: a gap in the speech each time.
-            cpal::ErrorKind::BackendError => {
+            kind => {
                 let _ = errors.try_send(StreamFailure {
-                    fatal: false,
-                    why: e.to_string(),
-                });
-            }
-            _ => {
-                let _ = errors.try_send(StreamFailure {
-                    fatal: true,
+                    // An error cpal could not classify (ALSA through PulseAudio reports a
+                    // passing EIO from snd_pcm_avail_delay, several times right after opening)
+                    // leaves cpal's worker running: rebuild only if the callback stops (see
+                    // `run`). Rebuilding at once dropped what the ring held, a gap each time.
+                    fatal: kind != cpal::ErrorKind::BackendError,
                     why: e.to_string(),
                 });
             }
