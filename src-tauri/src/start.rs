@@ -31,8 +31,9 @@ pub fn asset_paths(app: &AppHandle, settings: &Settings) -> AssetPaths {
 }
 
 /// The engine's configuration: caches in the app's cache directory (a bundle's Resources are
-/// read-only), CoreML's compiled models there too.
-fn engine_config(paths: &AssetPaths, cache_dir: &Path) -> EngineConfig {
+/// read-only), CoreML's compiled models there too. The warm-up uses the saved voice, so only
+/// its dialect's G2P tables are loaded.
+fn engine_config(paths: &AssetPaths, cache_dir: &Path, voice: &str) -> EngineConfig {
     let mut config = EngineConfig::new(
         paths.model.clone(),
         paths.voices_dir.clone(),
@@ -41,6 +42,7 @@ fn engine_config(paths: &AssetPaths, cache_dir: &Path) -> EngineConfig {
     config.ep_cache_dir = Some(cache_dir.join("coreml"));
     config.split_cache_dir = Some(cache_dir.join("derived"));
     config.cost_cache = Some(cache_dir.join("cost-model.json"));
+    config.warm_voice = voice.to_string();
     config
 }
 
@@ -76,7 +78,11 @@ fn start(app: &AppHandle) -> Result<(), Problem> {
         device: settings.device.clone(),
         wait_for_device: true,
     };
-    let core = Core::start(engine_config(&paths, &st.cache_dir), player).map_err(|e| Problem {
+    let core = Core::start(
+        engine_config(&paths, &st.cache_dir, &settings.voice),
+        player,
+    )
+    .map_err(|e| Problem {
         message: format!("The voice engine could not start: {e}"),
         fix: "Run `utter setup --verify` to check the installation, then restart Utter.".into(),
     })?;

@@ -154,7 +154,7 @@ impl Core {
 
     /// Sets the voice for new readings (checked now, so a bad name fails here).
     pub fn set_voice(&self, voice: &str) -> Result<(), CoreError> {
-        self.engine.voice_bank().load(voice)?;
+        self.engine.prepare_voice(voice)?;
         lock(&self.voice).id = voice.to_string();
         Ok(())
     }

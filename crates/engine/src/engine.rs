@@ -42,6 +42,10 @@ pub struct EngineConfig {
     pub session: SessionConfig,
     /// Run a few syntheses at start so the first real request is fast.
     pub warm_up: bool,
+    /// The voice the warm-up uses: only its dialect's G2P tables are loaded at start (each
+    /// dialect's tables hold ~95 MB); the other dialect loads when a voice of it is chosen
+    /// ([`Engine::prepare_voice`]) or first read.
+    pub warm_voice: String,
     /// Where an execution provider may cache compiled models (CoreML).
     pub ep_cache_dir: Option<PathBuf>,
     /// Where the model's front and decoder are derived to (see [`crate::split`]); `None` runs
@@ -65,6 +69,7 @@ impl EngineConfig {
             ort_library,
             session: SessionConfig::default(),
             warm_up: true,
+            warm_voice: DEFAULT_VOICE.to_string(),
             ep_cache_dir: None,
             split_cache_dir,
             cost_cache: None,
@@ -133,6 +138,8 @@ pub struct EngineInfo {
     pub audio_cache: CacheStats,
     /// The phonemizer's sentence cache.
     pub phoneme_cache: CacheStats,
+    /// The dialects whose G2P tables are loaded ("American", "British").
+    pub g2p_loaded: Vec<String>,
 }
 
 /// One synthesis request.
@@ -444,6 +451,11 @@ impl Engine {
         let mut info = lock(&self.shared.info).clone();
         info.audio_cache = lock(&self.shared.cache).stats();
         info.phoneme_cache = self.phonemizer.cache_stats();
+        info.g2p_loaded = [Dialect::American, Dialect::British]
+            .into_iter()
+            .filter(|d| self.phonemizer.is_loaded(*d))
+            .map(|d| format!("{d:?}"))
+            .collect();
         info
     }
 
@@ -467,6 +479,23 @@ impl Engine {
     pub fn phonemes(&self, text: &str, voice: &str) -> Result<String, EngineError> {
         let dialect = self.voices.load(voice)?.dialect;
         Ok(phonemize_text(&self.phonemizer, text, dialect))
+    }
+
+    /// Gets `voice` ready to read: checks it, and loads its dialect's G2P tables on a thread of
+    /// their own if they are not loaded yet (~0.2 s), so choosing a voice of the other dialect
+    /// does not slow its first reading.
+    pub fn prepare_voice(&self, voice: &str) -> Result<(), EngineError> {
+        let dialect = self.voices.load(voice)?.dialect;
+        if !self.phonemizer.is_loaded(dialect) {
+            let phonemizer = Arc::clone(&self.phonemizer);
+            let spawned = std::thread::Builder::new()
+                .name("utter-g2p-load".into())
+                .spawn(move || phonemizer.warm(dialect));
+            if let Err(e) = spawned {
+                tracing::warn!("cannot load the {dialect:?} G2P tables ahead: {e}");
+            }
+        }
+        Ok(())
     }
 
     /// Starts synthesizing `request`; chunks arrive through the returned [`Synthesis`].

@@ -86,6 +86,14 @@ impl Phonemizer {
         cell.get_or_init(|| DialectG2p::new(dialect))
     }
 
+    /// True once `dialect`'s tables are loaded.
+    pub fn is_loaded(&self, dialect: Dialect) -> bool {
+        match dialect {
+            Dialect::American => self.american.get().is_some(),
+            Dialect::British => self.british.get().is_some(),
+        }
+    }
+
     /// Loads the tables for `dialect` now and runs one sentence through them.
     pub fn warm(&self, dialect: Dialect) {
         let _ = self.phonemize("Warm up, please.", dialect);

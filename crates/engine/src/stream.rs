@@ -36,9 +36,9 @@ pub const FIRST_LEFT_CONTEXT: usize = 6;
 pub const FIRST_WINDOW: usize = 13;
 /// The smallest first window, in frames.
 const FIRST_MIN: usize = 8;
-/// The largest window, in frames (8 s of audio): ONNX Runtime's memory grows with the frames of
+/// The largest window, in frames (4 s of audio): ONNX Runtime's memory grows with the frames of
 /// one run, so this bounds the engine's peak memory whatever the length of a chunk.
-pub const MAX_WINDOW: usize = 320;
+pub const MAX_WINDOW: usize = 160;
 /// Energy-curve value below which a frame counts as silence (speech is about 0…8, silence −9).
 const QUIET: f32 = -6.0;
 /// Frames kept before the first and after the last loud frame (attack and release).

@@ -9,9 +9,9 @@
 //! reading never holds up a short one for more than a step. A reading whose reader is `LOOKAHEAD_CHUNKS` pieces behind waits
 //! without holding up the others.
 //!
-//! Start-up: the model loads, the G2P tables load and one short synthesis runs; then the
-//! engine is [`EngineState::Ready`]. The rest of the warm-up (longer inputs and windows, the
-//! British tables) runs while the engine is idle, and a request arriving meanwhile terminates
+//! Start-up: the model loads, the G2P tables of the warm-up voice's dialect load and one short
+//! synthesis runs; then the engine is [`EngineState::Ready`]. The rest of the warm-up (longer
+//! inputs and windows) runs while the engine is idle, and a request arriving meanwhile terminates
 //! the warm-up run in progress rather than waiting for it.
 
 use std::collections::VecDeque;
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use ort::session::RunOptions;
 
-use crate::cache::{AudioKey, audio_bytes};
+use crate::cache::{AudioKey, CachedAudio};
 use crate::chunk::{Chunk, ChunkPolicy, Planner};
 use crate::engine::{
     AudioChunk, CancelHandle, DEFAULT_VOICE, EngineConfig, EngineState, Priority, Shared,
@@ -127,7 +127,7 @@ pub(crate) fn run(
         info.split_error = model.split_error().map(str::to_string);
     }
     let mut costs = Costs::load(config.cost_cache.clone());
-    let mut warm = WarmUp::new(voices, config.warm_up);
+    let mut warm = WarmUp::new(voices, config.warm_up, &config.warm_voice);
     if !warm.is_done() {
         shared.set(EngineState::WarmingUp);
         warm.run_until_ready(&mut model, phonemizer, &mut costs, shared);
@@ -442,7 +442,7 @@ impl<'p> Reading<'p> {
         let cached = lock(&shared.cache).get(&key);
         if let Some(audio) = cached {
             let speed = f32::from_bits(key.speed_bits);
-            self.send(&chunk, audio.to_vec(), 0, true, Duration::ZERO, speed);
+            self.send(&chunk, audio.to_f32(), 0, true, Duration::ZERO, speed);
             return Step::Worked;
         }
         if model.can_stream() {
@@ -526,8 +526,9 @@ impl<'p> Reading<'p> {
         let synth = d.synth_time + started.elapsed();
         self.send(&d.chunk, samples, d.piece, window.last, synth, d.speed);
         if window.last {
-            let bytes = audio_bytes(&d.heard);
-            lock(&shared.cache).put(d.key, d.heard.into(), bytes);
+            let audio = CachedAudio::from_f32(&d.heard);
+            let bytes = audio.bytes();
+            lock(&shared.cache).put(d.key, audio, bytes);
         } else {
             d.piece += 1;
             d.synth_time = Duration::ZERO;
@@ -605,7 +606,9 @@ impl<'p> Reading<'p> {
             self.planner
                 .set_next_limit(m.affordable(buffered / self.caution).max(floor));
         }
-        lock(&shared.cache).put(key, samples.clone().into(), audio_bytes(&samples));
+        let audio = CachedAudio::from_f32(&samples);
+        let bytes = audio.bytes();
+        lock(&shared.cache).put(key, audio, bytes);
         self.send(&chunk, samples, 0, true, started.elapsed(), speed);
         Step::Worked
     }
@@ -637,30 +640,31 @@ const WARM_LONG: &str = "Reading aloud helps many people understand long documen
     engine starts speaking quickly, whatever the length of the text it is given.";
 
 impl WarmUp {
-    fn new(voices: &VoiceBank, enabled: bool) -> Self {
-        let voice = voices
-            .info(DEFAULT_VOICE)
-            .or(voices.list().first())
-            .map(|v| v.id.clone());
-        let pack = voice.and_then(|v| voices.load(&v).ok());
-        let steps = if enabled && pack.is_some() {
-            use WarmStep::*;
-            VecDeque::from([
-                // Before ready: what the first reading needs.
-                Tables(Dialect::American),
-                Front(WARM_SENTENCE),
-                Window(FIRST_WINDOW),
-                Window(MIN_WINDOW),
-                // While idle: every size a reading meets.
-                Front(WARM_LONG),
-                Window(FIRST_WINDOW),
-                Window(48),
-                Window(96),
-                Window(MAX_WINDOW),
-                Tables(Dialect::British),
-            ])
-        } else {
-            VecDeque::new()
+    fn new(voices: &VoiceBank, enabled: bool, voice: &str) -> Self {
+        let pack = voices
+            .load(voice)
+            .ok()
+            .or_else(|| voices.load(DEFAULT_VOICE).ok())
+            .or_else(|| voices.list().first().and_then(|v| voices.load(&v.id).ok()));
+        let steps = match &pack {
+            Some(pack) if enabled => {
+                use WarmStep::*;
+                VecDeque::from([
+                    // Before ready: what the first reading needs (the other dialect's tables
+                    // load when a voice of it is chosen: they would cost ~95 MB for nothing).
+                    Tables(pack.dialect),
+                    Front(WARM_SENTENCE),
+                    Window(FIRST_WINDOW),
+                    Window(MIN_WINDOW),
+                    // While idle: every size a reading meets.
+                    Front(WARM_LONG),
+                    Window(FIRST_WINDOW),
+                    Window(48),
+                    Window(96),
+                    Window(MAX_WINDOW),
+                ])
+            }
+            _ => VecDeque::new(),
         };
         Self {
             steps,
