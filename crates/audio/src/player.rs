@@ -283,8 +283,18 @@ struct Current {
     requested: Instant,
     stats: UtteranceStats,
     synth: Duration,
+    /// The current chunk, shaped, at 24 kHz mono: converted a slice at a time as the ring has
+    /// room, so a long chunk (a cache hit can be 30 s) starts playing without waiting for all
+    /// of it to be resampled.
+    input: Vec<f32>,
+    input_pos: usize,
+    /// The chunk's last slice ends a stretch of speech (a pause follows): flush the resampler.
+    input_ends_stream: bool,
+    /// Converted device frames (interleaved) not yet in the ring.
     pending: Vec<f32>,
     pending_pos: usize,
+    /// Input samples received, and the device frames they make.
+    queued_input: u64,
     queued_frames: u64,
     underruns_at_start: u64,
     /// Underruns already reported in the log.
@@ -293,6 +303,16 @@ struct Current {
     last_queued: Option<Instant>,
     done: bool,
 }
+
+impl Current {
+    /// Everything received so far is in the ring.
+    fn drained(&self) -> bool {
+        self.pending_pos >= self.pending.len() && self.input_pos >= self.input.len()
+    }
+}
+
+/// Input samples converted at a time (0.1 s at 24 kHz).
+const SLICE: usize = 2_400;
 
 struct Feeder {
     shared: Arc<Shared>,
@@ -323,10 +343,7 @@ impl Feeder {
         loop {
             self.push_pending();
             self.log_underruns();
-            let waiting_for_chunk = self
-                .current
-                .as_ref()
-                .filter(|c| c.pending_pos >= c.pending.len() && !c.done);
+            let waiting_for_chunk = self.current.as_ref().filter(|c| c.drained() && !c.done);
             let chunk_rx = waiting_for_chunk.map_or_else(never, |c| c.chunks.clone());
             select! {
                 recv(commands) -> cmd => match cmd {
@@ -360,7 +377,7 @@ impl Feeder {
                 underruns = now - c.underruns_at_start,
                 chunks_received = c.stats.chunks,
                 audio_secs = c.stats.audio_secs,
-                waiting_for_chunk = c.pending_pos >= c.pending.len() && !c.done,
+                waiting_for_chunk = c.drained() && !c.done,
                 since_last_chunk_ms = c.last_queued.map(|t| ms(t.elapsed())),
                 "underrun"
             );
@@ -400,7 +417,8 @@ impl Feeder {
         status.output = Some(format);
         status.output_error = None;
         drop(status);
-        // A device switch mid-utterance loses what the old ring held; the rest continues.
+        // A device switch mid-utterance loses what the old ring held and what was converted
+        // for the old device; the rest continues.
         if let Some(c) = self.current.as_mut() {
             c.pending.clear();
             c.pending_pos = 0;
@@ -422,8 +440,12 @@ impl Feeder {
             requested: utterance.requested,
             stats: UtteranceStats::default(),
             synth: Duration::ZERO,
+            input: Vec::new(),
+            input_pos: 0,
+            input_ends_stream: false,
             pending: Vec::new(),
             pending_pos: 0,
+            queued_input: 0,
             queued_frames: 0,
             underruns_at_start: underruns,
             underruns_logged: underruns,
@@ -491,16 +513,18 @@ impl Feeder {
             chunk.joins_previous,
         );
         current.stats.audio_secs += shaped.len() as f64 / f64::from(chunk.sample_rate);
-        let frames = match self.converter.as_mut() {
-            Some(conv) => {
-                // Parts of one stretch of speech resample as one signal; a pause ends it.
-                let data = conv.convert(&shaped, chunk.boundary != Boundary::Continue);
-                let frames = (data.len() / conv.channels()) as u64;
-                current.pending = data;
-                frames
-            }
-            None => 0,
-        };
+        // Device frames this chunk will take, counted from the input so the total stays exact.
+        let frames = self.converter.as_ref().map_or(0, |conv| {
+            let ratio = f64::from(conv.rate()) / f64::from(chunk.sample_rate);
+            let frames_at = |input: u64| (input as f64 * ratio).round() as u64;
+            frames_at(current.queued_input + shaped.len() as u64) - frames_at(current.queued_input)
+        });
+        current.queued_input += shaped.len() as u64;
+        current.input = shaped;
+        current.input_pos = 0;
+        // Parts of one stretch of speech resample as one signal; a pause ends it.
+        current.input_ends_stream = chunk.boundary != Boundary::Continue;
+        current.pending.clear();
         current.pending_pos = 0;
         lock(&self.status).queued.push(Queued {
             index: chunk.index,
@@ -512,18 +536,42 @@ impl Feeder {
         current.last_queued = Some(Instant::now());
     }
 
-    /// Moves as much pending audio into the ring as fits.
+    /// Moves as much of the chunk into the ring as fits, converting it a slice at a time.
     fn push_pending(&mut self) {
         let (Some(current), Some(producer)) = (self.current.as_mut(), self.producer.as_mut())
         else {
             return;
         };
-        let left = current.pending.len() - current.pending_pos;
-        let n = left.min(producer.slots());
-        if n == 0 {
+        let Some(conv) = self.converter.as_mut() else {
+            // An output whose rate no converter supports (logged when it opened): nothing
+            // can be played on it, and the reading must not wait for it forever.
+            current.input_pos = current.input.len();
+            current.pending_pos = current.pending.len();
             return;
-        }
-        if let Ok(chunk) = producer.write_chunk_uninit(n) {
+        };
+        loop {
+            if current.pending_pos >= current.pending.len() {
+                if current.input_pos >= current.input.len() {
+                    return;
+                }
+                let end = (current.input_pos + SLICE).min(current.input.len());
+                let last = end == current.input.len();
+                current.pending = conv.convert(
+                    &current.input[current.input_pos..end],
+                    last && current.input_ends_stream,
+                );
+                current.pending_pos = 0;
+                current.input_pos = end;
+                continue;
+            }
+            let left = current.pending.len() - current.pending_pos;
+            let n = left.min(producer.slots());
+            if n == 0 {
+                return;
+            }
+            let Ok(chunk) = producer.write_chunk_uninit(n) else {
+                return;
+            };
             let src = &current.pending[current.pending_pos..current.pending_pos + n];
             current.pending_pos += chunk.fill_from_iter(src.iter().copied());
             // From the first queued sample on, running dry is an underrun.
@@ -536,7 +584,7 @@ impl Feeder {
         let Some(current) = self.current.as_mut() else {
             return;
         };
-        if current.done && current.pending_pos >= current.pending.len() {
+        if current.done && current.drained() {
             self.shared.input_done.store(true, Ordering::SeqCst);
         }
         if current.done && current.stats.chunks == 0 {

@@ -114,12 +114,16 @@ impl Converter {
         self.fed += mono.len();
         let mut out =
             Vec::with_capacity((mono.len() + BLOCK) * 2 * self.to as usize / self.from as usize);
-        while self.held.len() >= BLOCK {
-            if !self.block(BLOCK, &mut out) {
+        // Blocks are consumed by offset and the held input shifted once: draining block by block
+        // would move the rest of a long part for every block.
+        let mut start = 0;
+        while self.held.len() - start >= BLOCK {
+            if !self.block(start, BLOCK, &mut out) {
                 break;
             }
-            self.held.drain(..BLOCK);
+            start += BLOCK;
         }
+        self.held.drain(..start);
         if end {
             let ratio = f64::from(self.to) / f64::from(self.from);
             let expected = (self.fed as f64 * ratio).round() as usize;
@@ -127,7 +131,7 @@ impl Converter {
             let mut pumps = 0;
             while self.given < expected && pumps < 8 {
                 let n = self.held.len().min(BLOCK);
-                if !self.block(n, &mut out) {
+                if !self.block(0, n, &mut out) {
                     break;
                 }
                 self.held.drain(..n);
@@ -140,9 +144,9 @@ impl Converter {
         out
     }
 
-    /// Resamples the first `n` held samples (a whole block, or fewer padded with silence) and
-    /// appends the output past the start-up delay; false if rubato refused.
-    fn block(&mut self, n: usize, out: &mut Vec<f32>) -> bool {
+    /// Resamples `n` held samples from `start` (a whole block, or fewer padded with silence)
+    /// and appends the output past the start-up delay; false if rubato refused.
+    fn block(&mut self, start: usize, n: usize, out: &mut Vec<f32>) -> bool {
         let Some(r) = self.resampler.as_mut() else {
             return false;
         };
@@ -154,7 +158,7 @@ impl Converter {
         };
         let frames = self.block_out.len();
         let (Ok(input), Ok(mut output)) = (
-            InterleavedSlice::new(&self.held[..n], 1, n),
+            InterleavedSlice::new(&self.held[start..start + n], 1, n),
             InterleavedSlice::new_mut(&mut self.block_out, 1, frames),
         ) else {
             return false;
