@@ -27,6 +27,10 @@ pub const CROSSFADE: usize = 240;
 /// The smallest window after a chunk's first, in frames of new audio: each window decodes
 /// 2·[`CONTEXT`] frames it does not keep, so smaller ones cost more than they gain.
 pub const MIN_WINDOW: usize = 24;
+/// The smallest window a planner may ask for after a chunk's first: a reading's second window,
+/// which must be decoded while the short first one plays, may be this small; later ones are at
+/// least [`MIN_WINDOW`].
+pub const SECOND_WINDOW: usize = 16;
 /// Frames of the model's lead-in silence decoded before a chunk's first window (not played):
 /// the decoder normalizes over what it is given, and without them the first word comes out
 /// about 3 dB softer than the same word decoded with the whole chunk (about 1 dB with them).
@@ -63,6 +67,22 @@ fn energy(frames: &Frames, t: usize) -> f32 {
     (steps[0] + steps[1]) / 2.0
 }
 
+/// Magnitude below which a sample is quiet at the start of speech (-46 dBFS), as the player trims.
+const QUIET_SAMPLE: f32 = 0.005;
+/// Samples kept before the first loud one (6 ms): Kokoro's onsets rise from -60 dBFS to
+/// [`QUIET_SAMPLE`] within 5 ms.
+const LEAD_IN_SAMPLES: usize = 144;
+
+/// Where the audible part of a chunk's first window begins: its frame-level lead (see
+/// [`speech_span`]) is still up to ~90 ms of near-silence, which the player would cut anyway.
+/// Cut here, the reading's pacing counts only audio that will be heard. All-quiet audio is kept.
+fn quiet_start(samples: &[f32]) -> usize {
+    samples
+        .iter()
+        .position(|s| s.abs() > QUIET_SAMPLE)
+        .map_or(0, |first| first.saturating_sub(LEAD_IN_SAMPLES))
+}
+
 /// One planned window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -86,12 +106,17 @@ pub struct Windows {
     phase: [f32; HARMONICS],
     /// The previous window's last [`CROSSFADE`] samples, to blend with the next one's first.
     tail: Vec<f32>,
+    /// Cut the first window's quiet start at the sample (streamed readings).
+    trim_start: bool,
 }
 
 impl Windows {
     /// Windows over the speech in `frames` (the model's lead-in and trailing silence skipped).
     pub fn new(frames: &Frames) -> Self {
-        Self::over(speech_span(frames))
+        Self {
+            trim_start: true,
+            ..Self::over(speech_span(frames))
+        }
     }
 
     /// Windows over every frame, silence included: for chunks that fit one window this is
@@ -106,6 +131,7 @@ impl Windows {
             span,
             phase: [0.0; HARMONICS],
             tail: Vec::new(),
+            trim_start: false,
         }
     }
 
@@ -129,14 +155,14 @@ impl Windows {
         &self.phase
     }
 
-    /// Plans the next window: at most `limit` frames of new audio (at least [`MIN_WINDOW`]
+    /// Plans the next window: at most `limit` frames of new audio (at least [`SECOND_WINDOW`]
     /// after the chunk's first window), cut at the quietest frame of its last 30% (15% for a
     /// chunk's first window, whose length the pacing counts on to cover decoding the next); the
     /// rest of the chunk when that is not much more than `limit`.
     pub fn plan(&self, frames: &Frames, limit: usize) -> Window {
         let a = self.next;
         let first = a == self.span.start;
-        let limit = limit.max(if first { FIRST_MIN } else { MIN_WINDOW });
+        let limit = limit.max(if first { FIRST_MIN } else { SECOND_WINDOW });
         let cut = if self.remaining() <= limit + MIN_WINDOW / 2 {
             self.span.end
         } else {
@@ -182,6 +208,9 @@ impl Windows {
             sample(window.emit.end) - h
         };
         let mut out: Vec<f32> = (begin..stop.max(begin)).map(at).collect();
+        if window.first && self.trim_start {
+            out.drain(..quiet_start(&out));
+        }
         if !window.first {
             for (i, (s, old)) in out.iter_mut().zip(&self.tail).enumerate() {
                 let g =
@@ -299,6 +328,60 @@ mod tests {
             out[0],
             (10 * SAMPLES_PER_FRAME) as f32,
             "the lead-in is not played"
+        );
+    }
+
+    #[test]
+    fn a_streamed_chunk_starts_6_ms_before_its_first_loud_sample() {
+        let mut e = vec![-9.0; 12];
+        e.extend([5.0; 60]);
+        let f = frames(&e);
+        // Quiet (below -46 dBFS) until 1,000 samples into the first emitted frame, then speech.
+        let speech_at = 10 * SAMPLES_PER_FRAME + 1_000;
+        let decoded = |w: &Window| Decoded {
+            samples: (w.decode.start * SAMPLES_PER_FRAME..w.decode.end * SAMPLES_PER_FRAME)
+                .map(|i| if i < speech_at { 0.001 } else { 0.1 })
+                .collect(),
+            phase: vec![0.0; 2 * w.decode.len() * HARMONICS],
+        };
+        let mut streamed = Windows::new(&f);
+        let first = streamed.plan(&f, 13);
+        let out = streamed.take(&first, &decoded(&first));
+        let kept_quiet = out.iter().take_while(|s| s.abs() < 0.005).count();
+        assert_eq!(
+            kept_quiet, LEAD_IN_SAMPLES,
+            "6 ms of lead-in before the speech"
+        );
+        assert_eq!(
+            out.len(),
+            first.emit.end * SAMPLES_PER_FRAME - CROSSFADE / 2 - (speech_at - LEAD_IN_SAMPLES),
+            "the rest of the window is all there"
+        );
+        let next = streamed.plan(&f, 24);
+        let out = streamed.take(&next, &decoded(&next));
+        assert!(
+            out.len() > 20 * SAMPLES_PER_FRAME,
+            "later windows are not cut"
+        );
+        let mut whole = Windows::whole(&f);
+        let all = whole.plan(&f, MAX_WINDOW);
+        let out = whole.take(&all, &decoded(&all));
+        assert_eq!(
+            out.len(),
+            f.frames * SAMPLES_PER_FRAME,
+            "files keep every sample"
+        );
+        let quiet = frames(&[5.0; 30]);
+        let mut w = Windows::new(&quiet);
+        let only = w.plan(&quiet, 40);
+        let silent = Decoded {
+            samples: vec![0.0; only.decode.len() * SAMPLES_PER_FRAME],
+            phase: vec![0.0; 2 * only.decode.len() * HARMONICS],
+        };
+        assert_eq!(
+            w.take(&only, &silent).len(),
+            30 * SAMPLES_PER_FRAME,
+            "an all-quiet window is kept whole"
         );
     }
 

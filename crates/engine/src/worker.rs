@@ -30,7 +30,7 @@ use crate::engine::{
 use crate::model::{Frames, KokoroModel, SAMPLE_RATE};
 use crate::pace::{self, CostHistory, DecodeHistory, Pace, Run, SavedCosts};
 use crate::phonemize::Phonemizer;
-use crate::stream::{CONTEXT, FIRST_WINDOW, MAX_WINDOW, MIN_WINDOW, Windows};
+use crate::stream::{CONTEXT, FIRST_WINDOW, MAX_WINDOW, MIN_WINDOW, SECOND_WINDOW, Windows};
 use crate::voices::{Dialect, VoiceBank, VoicePack};
 use crate::{EngineError, normalize};
 
@@ -571,8 +571,14 @@ impl<'p> Reading<'p> {
             return ((first as f64 * self.caution).round() as usize).min(MAX_WINDOW);
         }
         let buffered = self.pace.buffered_secs() / self.caution;
-        cost.affordable(buffered, overhead)
-            .clamp(MIN_WINDOW, MAX_WINDOW)
+        // The second window must be decoded while the short first one plays: it may be smaller
+        // than later ones when that is all the time there is.
+        let floor = if self.produced == 1 {
+            SECOND_WINDOW
+        } else {
+            MIN_WINDOW
+        };
+        cost.affordable(buffered, overhead).clamp(floor, MAX_WINDOW)
     }
 
     /// One chunk synthesized whole (a model that cannot be split).
