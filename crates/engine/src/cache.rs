@@ -1,8 +1,9 @@
 //! Caches that make repeated text start from memory.
 //!
-//! * [`AudioCache`]: finished audio per chunk, keyed by the chunk's tokens, the voice and the
-//!   speed, bounded in bytes and evicted least-recently-used first. A reading whose first chunk
-//!   is cached starts as soon as the text is planned.
+//! * [`AudioCache`]: finished audio of the first [`CACHED_CHUNKS`] chunks of each reading, keyed
+//!   by the chunk's tokens, the voice and the speed, bounded in bytes and evicted
+//!   least-recently-used first. A reading whose first chunk is cached starts as soon as the
+//!   text is planned.
 //! * The phonemizer keeps its own small cache of sentence → phonemes (see
 //!   [`crate::Phonemizer`]), so planning a repeated text skips the G2P.
 
@@ -146,6 +147,12 @@ impl CachedAudio {
 
 /// Finished audio per chunk, bounded in bytes.
 pub type AudioCache = WeightedLru<AudioKey, CachedAudio>;
+
+/// Chunks kept per reading: its opening (the first chunk is at most 96 tokens, the second 192:
+/// 10-20 s of speech). A repeated text starts from memory and the rest is synthesized well ahead
+/// of the listener; a skip re-plans from a sentence, whose chunks differ anyway. Keeping every
+/// chunk of a long article would fill the budget with audio that is not heard again.
+pub const CACHED_CHUNKS: usize = 2;
 
 /// Entries of the phonemizer's sentence cache (each weighs 1).
 pub const PHONEME_CACHE_ENTRIES: usize = 4096;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use ort::session::RunOptions;
 
-use crate::cache::{AudioKey, CachedAudio};
+use crate::cache::{AudioKey, CACHED_CHUNKS, CachedAudio};
 use crate::chunk::{Chunk, ChunkPolicy, Planner};
 use crate::engine::{
     AudioChunk, CancelHandle, DEFAULT_VOICE, EngineConfig, EngineState, Priority, Shared,
@@ -292,7 +292,13 @@ struct Reading<'p> {
 
 impl<'p> Reading<'p> {
     fn new(job: Job, model: &KokoroModel, phonemizer: &'p Phonemizer, costs: &Costs) -> Self {
+        let started = Instant::now();
         let normalized = normalize::normalize(&job.text);
+        tracing::debug!(
+            chars = job.text.len(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "text normalized"
+        );
         let paced = job.policy.growth > 1.0;
         let policy = if paced && model.can_stream() {
             ChunkPolicy {
@@ -421,7 +427,14 @@ impl<'p> Reading<'p> {
     }
 
     fn next_chunk(&mut self, model: &mut KokoroModel, costs: &mut Costs, shared: &Shared) -> Step {
-        let Some(chunk) = self.planner.next() else {
+        let started = Instant::now();
+        let next = self.planner.next();
+        tracing::debug!(
+            tokens = next.as_ref().map(|c| c.tokens.len()),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "chunk planned"
+        );
+        let Some(chunk) = next else {
             if self.produced == 0 {
                 self.pending = Some(Err(EngineError::EmptyText(
                     "nothing in the text can be spoken (no words in a supported script)",
@@ -462,6 +475,13 @@ impl<'p> Reading<'p> {
             Ok(f) => f,
             Err(e) => return self.fail(e),
         };
+        tracing::debug!(
+            chunk = chunk.index,
+            tokens = chunk.tokens.len(),
+            frames = frames.frames,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "front run"
+        );
         // Streamed readings skip the model's lead-in and trailing silence (the player adds
         // pauses of its own); files get exactly what the model makes.
         let windows = if self.paced {
@@ -522,13 +542,18 @@ impl<'p> Reading<'p> {
             buffered_s = self.pace.buffered_secs(),
             "window decoded"
         );
-        d.heard.extend_from_slice(&samples);
+        let cached = d.chunk.index < CACHED_CHUNKS;
+        if cached {
+            d.heard.extend_from_slice(&samples);
+        }
         let synth = d.synth_time + started.elapsed();
         self.send(&d.chunk, samples, d.piece, window.last, synth, d.speed);
         if window.last {
-            let audio = CachedAudio::from_f32(&d.heard);
-            let bytes = audio.bytes();
-            lock(&shared.cache).put(d.key, audio, bytes);
+            if cached {
+                let audio = CachedAudio::from_f32(&d.heard);
+                let bytes = audio.bytes();
+                lock(&shared.cache).put(d.key, audio, bytes);
+            }
         } else {
             d.piece += 1;
             d.synth_time = Duration::ZERO;
@@ -612,9 +637,11 @@ impl<'p> Reading<'p> {
             self.planner
                 .set_next_limit(m.affordable(buffered / self.caution).max(floor));
         }
-        let audio = CachedAudio::from_f32(&samples);
-        let bytes = audio.bytes();
-        lock(&shared.cache).put(key, audio, bytes);
+        if chunk.index < CACHED_CHUNKS {
+            let audio = CachedAudio::from_f32(&samples);
+            let bytes = audio.bytes();
+            lock(&shared.cache).put(key, audio, bytes);
+        }
         self.send(&chunk, samples, 0, true, started.elapsed(), speed);
         Step::Worked
     }

@@ -285,6 +285,52 @@ fn repeated_text_comes_from_the_audio_cache() {
 }
 
 #[test]
+fn only_the_opening_chunks_of_a_reading_are_kept_for_a_repeat() {
+    // An engine of its own: other tests empty the shared engine's caches.
+    let engine = utter_engine::Engine::start(crate::config()).expect("starts");
+    assert!(
+        engine.wait_ready(Duration::from_secs(120)).expect("loads"),
+        "ready in time"
+    );
+    let text = "The first sentence is short. The second sentence follows it. \
+                The third sentence is here. The fourth one ends the text.";
+    let request = || {
+        let mut r = SynthRequest::new(text);
+        r.voice = "af_bella".into();
+        r.policy = ChunkPolicy {
+            first_max_tokens: 30,
+            max_tokens: 30,
+            growth: 1.0,
+            ..ChunkPolicy::default()
+        };
+        r
+    };
+    let read = || -> Vec<(usize, bool)> {
+        engine
+            .synthesize(request())
+            .expect("accepted")
+            .map(|p| p.expect("piece"))
+            .filter(|p| p.last_piece)
+            .map(|p| (p.index, p.synth_time.is_zero()))
+            .collect()
+    };
+    let first = read();
+    assert!(first.len() >= 3, "several chunks: {first:?}");
+    assert!(first.iter().all(|(_, hit)| !hit), "nothing cached yet");
+    let again = read();
+    let hits: Vec<usize> = again
+        .iter()
+        .filter(|(_, hit)| *hit)
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(
+        hits,
+        (0..utter_engine::cache::CACHED_CHUNKS).collect::<Vec<_>>(),
+        "the opening chunks come from memory, the rest is synthesized: {again:?}"
+    );
+}
+
+#[test]
 fn a_second_start_reuses_the_optimized_graph_and_sounds_the_same() {
     let dir = tempfile::tempdir().expect("a fresh derived-model folder");
     let start = || {
