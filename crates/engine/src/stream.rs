@@ -72,6 +72,8 @@ const QUIET_SAMPLE: f32 = 0.005;
 /// Samples kept before the first loud one (6 ms): Kokoro's onsets rise from -60 dBFS to
 /// [`QUIET_SAMPLE`] within 5 ms.
 const LEAD_IN_SAMPLES: usize = 144;
+/// The ramp over the start of a cut lead-in (4 ms).
+const FADE_IN_SAMPLES: usize = 96;
 
 /// Where the audible part of a chunk's first window begins: its frame-level lead (see
 /// [`speech_span`]) is still up to ~90 ms of near-silence, which the player would cut anyway.
@@ -209,7 +211,15 @@ impl Windows {
         };
         let mut out: Vec<f32> = (begin..stop.max(begin)).map(at).collect();
         if window.first && self.trim_start {
-            out.drain(..quiet_start(&out));
+            let cut = quiet_start(&out);
+            if cut > 0 {
+                out.drain(..cut);
+                // The cut lands in near-silence, not on zero: ramp in so it cannot step.
+                let ramp = FADE_IN_SAMPLES.min(out.len());
+                for (i, s) in out[..ramp].iter_mut().enumerate() {
+                    *s *= i as f32 / ramp as f32;
+                }
+            }
         }
         if !window.first {
             for (i, (s, old)) in out.iter_mut().zip(&self.tail).enumerate() {
