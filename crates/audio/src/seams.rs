@@ -41,7 +41,9 @@ impl Boundary {
 
 /// Magnitude below which a sample is silence for trimming (-46 dBFS).
 const QUIET: f32 = 0.005;
-/// Audio kept before the first loud sample, in seconds. Kokoro's onsets rise from -60 to -46 dBFS
+/// Audio kept before the first loud sample, in seconds. The engine already cuts a streamed
+/// chunk's start this way (`utter_engine::stream`, so its pacing counts what is heard); here it
+/// covers audio from elsewhere, e.g. a model that runs whole. Kokoro's onsets rise from -60 to -46 dBFS
 /// in the last 0-5 ms before it (measured on plosives, fricatives, /h/ and vowels): 6 ms keeps
 /// them, where a longer lead-in would only be near-silence the listener waits through.
 const LEAD_IN: f32 = 0.006;

@@ -148,6 +148,15 @@ impl CachedAudio {
 /// Finished audio per chunk, bounded in bytes.
 pub type AudioCache = WeightedLru<AudioKey, CachedAudio>;
 
+impl AudioCache {
+    /// Keeps a chunk's `samples` (as 16-bit audio, weighed by its bytes).
+    pub fn keep(&mut self, key: AudioKey, samples: &[f32]) {
+        let audio = CachedAudio::from_f32(samples);
+        let bytes = audio.bytes();
+        self.put(key, audio, bytes);
+    }
+}
+
 /// Chunks kept per reading: its opening (the first chunk is at most 96 tokens, the second 192:
 /// 10-20 s of speech). A repeated text starts from memory and the rest is synthesized well ahead
 /// of the listener; a skip re-plans from a sentence, whose chunks differ anyway. Keeping every

@@ -24,8 +24,9 @@ use crate::split::{HARMONICS, SAMPLES_PER_FRAME};
 pub const CONTEXT: usize = 4;
 /// Samples blended at each cut (10 ms at 24 kHz).
 pub const CROSSFADE: usize = 240;
-/// The smallest window after a chunk's first, in frames of new audio: each window decodes
-/// 2·[`CONTEXT`] frames it does not keep, so smaller ones cost more than they gain.
+/// The smallest window after a chunk's first, in frames of new audio, but for a reading's
+/// second ([`SECOND_WINDOW`]): each window decodes 2·[`CONTEXT`] frames it does not keep, so
+/// smaller ones cost more than they gain.
 pub const MIN_WINDOW: usize = 24;
 /// The smallest window a planner may ask for after a chunk's first: a reading's second window,
 /// which must be decoded while the short first one plays, may be this small; later ones are at
@@ -67,7 +68,9 @@ fn energy(frames: &Frames, t: usize) -> f32 {
     (steps[0] + steps[1]) / 2.0
 }
 
-/// Magnitude below which a sample is quiet at the start of speech (-46 dBFS), as the player trims.
+/// Magnitude below which a sample is quiet at the start of speech (-46 dBFS). The player's
+/// `seams::shape` (utter-audio, which does not depend on the engine) trims with the same
+/// threshold and lead-in, so a chunk cut here reaches it with nothing more to cut.
 const QUIET_SAMPLE: f32 = 0.005;
 /// Samples kept before the first loud one (6 ms): Kokoro's onsets rise from -60 dBFS to
 /// [`QUIET_SAMPLE`] within 5 ms.

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use ort::session::RunOptions;
 
-use crate::cache::{AudioKey, CACHED_CHUNKS, CachedAudio};
+use crate::cache::{AudioKey, CACHED_CHUNKS};
 use crate::chunk::{Chunk, ChunkPolicy, Planner};
 use crate::engine::{
     AudioChunk, CancelHandle, DEFAULT_VOICE, EngineConfig, EngineState, Priority, Shared,
@@ -550,9 +550,7 @@ impl<'p> Reading<'p> {
         self.send(&d.chunk, samples, d.piece, window.last, synth, d.speed);
         if window.last {
             if cached {
-                let audio = CachedAudio::from_f32(&d.heard);
-                let bytes = audio.bytes();
-                lock(&shared.cache).put(d.key, audio, bytes);
+                lock(&shared.cache).keep(d.key, &d.heard);
             }
         } else {
             d.piece += 1;
@@ -638,9 +636,7 @@ impl<'p> Reading<'p> {
                 .set_next_limit(m.affordable(buffered / self.caution).max(floor));
         }
         if chunk.index < CACHED_CHUNKS {
-            let audio = CachedAudio::from_f32(&samples);
-            let bytes = audio.bytes();
-            lock(&shared.cache).put(key, audio, bytes);
+            lock(&shared.cache).keep(key, &samples);
         }
         self.send(&chunk, samples, 0, true, started.elapsed(), speed);
         Step::Worked
