@@ -22,6 +22,9 @@ work=$(mktemp -d)
 echo '{}' >"$work/settings.json" # not a first launch: no welcome window
 app=""
 cleanup() {
+  # Every step runs: under `set -e` the app's exit status from `wait` (143 after the kill)
+  # ended this function early, leaving Xvfb and the PulseAudio server running.
+  set +e
   [ -n "$app" ] && kill "$app" 2>/dev/null && wait "$app" 2>/dev/null
   utter_x11_stop
   utter_audio_stop
