@@ -10,6 +10,7 @@ pub mod cache;
 pub mod chunk;
 mod engine;
 mod error;
+mod mem;
 pub mod model;
 pub mod normalize;
 pub mod pace;
