@@ -15,6 +15,7 @@ pub mod model;
 pub mod normalize;
 pub mod pace;
 pub mod phonemize;
+pub mod quant;
 pub mod split;
 pub mod stream;
 pub mod vocab;

@@ -43,6 +43,9 @@ pub const HARMONICS: usize = 9;
 /// Samples of audio per frame (24 kHz; a frame is 25 ms at any speed).
 pub const SAMPLES_PER_FRAME: usize = 600;
 
+/// The version of the derivation, part of the derived folder's name: a change to what is
+/// derived (v2: the statically quantized convolutions of [`crate::quant`]) derives afresh.
+const DERIVATION: &str = "v2";
 const STYLE: &str = "style";
 const AUDIO: &str = "audio";
 /// Part of the name of the cumulative sum that integrates F0 into the source's phase.
@@ -93,7 +96,7 @@ pub fn split_cached(model: &Path, cache_dir: &Path) -> Result<SplitModels, Split
     let stem = model
         .file_stem()
         .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
-    let dir = cache_dir.join(format!("{stem}-{}-{mtime}", meta.len()));
+    let dir = cache_dir.join(format!("{stem}-{}-{mtime}-{DERIVATION}", meta.len()));
     let models = SplitModels {
         front: dir.join("front.onnx"),
         decoder: dir.join("decoder.onnx"),
@@ -102,8 +105,21 @@ pub fn split_cached(model: &Path, cache_dir: &Path) -> Result<SplitModels, Split
         return Ok(models);
     }
     let bytes = std::fs::read(model).map_err(io(model))?;
-    let (front, decoder) = split(&bytes)?;
+    let (front, mut decoder) = split(&bytes)?;
+    if crate::quant::applies_to(&bytes)
+        && let Some(graph) = decoder.graph.as_ref()
+    {
+        let mut graph = graph.clone();
+        match crate::quant::quantize(&mut graph) {
+            Ok(convs) => {
+                tracing::info!(convs, "decoder: busiest convolutions quantized statically");
+                decoder.graph = Some(graph).into();
+            }
+            Err(e) => tracing::warn!("{e}; the decoder keeps quantizing as it runs"),
+        }
+    }
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    remove_stale(cache_dir, &stem, &dir);
     // Written under temporary names, then renamed: a half-written file is never used.
     for (path, model) in [(&models.front, front), (&models.decoder, decoder)] {
         let tmp = path.with_extension("onnx.tmp");
@@ -112,6 +128,22 @@ pub fn split_cached(model: &Path, cache_dir: &Path) -> Result<SplitModels, Split
         std::fs::rename(&tmp, path).map_err(io(path))?;
     }
     Ok(models)
+}
+
+/// Derivations of the same model made by earlier versions of this code (another `DERIVATION`,
+/// or an older copy of the file) are never read again: 180 MB each.
+fn remove_stale(cache_dir: &Path, stem: &str, current: &Path) {
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return;
+    };
+    let prefix = format!("{stem}-");
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path != current && path.is_dir() && name.to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 /// Splits a serialized Kokoro model into (front, decoder).
@@ -211,7 +243,7 @@ fn add_phase_offset(graph: &mut GraphProto) -> Result<(), SplitError> {
 
 /// The part of `graph` that computes `outputs` from `inputs` (the nodes kept in their original,
 /// topological order; only the initializers they read).
-fn extract(
+pub(crate) fn extract(
     graph: &GraphProto,
     inputs: &[ValueInfoProto],
     outputs: &[ValueInfoProto],

@@ -396,3 +396,43 @@ fn the_warm_up_loads_only_its_voices_dialect_and_choosing_another_voice_loads_th
         "an unknown voice is refused"
     );
 }
+
+#[test]
+fn the_statically_quantized_decoder_sounds_like_the_original_model() {
+    let config = crate::config();
+    let derived = utter_engine::split::split_cached(
+        &config.model,
+        &utter_engine::default_split_dir(&config.model),
+    )
+    .expect("derived");
+    assert_eq!(
+        utter_engine::quant::quantized_convs(&derived.decoder).expect("readable"),
+        24,
+        "the generator's last stage runs on fixed ranges"
+    );
+    let text = "Please read the report before the call, and send the invoice to the accounts team.";
+    let mut request = SynthRequest::new(text);
+    request.policy = ChunkPolicy::default();
+    let split = engine()
+        .synthesize(request)
+        .expect("accepted")
+        .collect_samples()
+        .expect("split decoder");
+    // The original graph, run whole: dynamic quantization everywhere.
+    let mut whole = crate::config();
+    whole.split_cache_dir = None;
+    whole.audio_cache_bytes = 0;
+    let whole = utter_engine::Engine::start(whole).expect("starts");
+    assert!(whole.wait_ready(Duration::from_secs(120)).expect("loads"));
+    let original = whole
+        .synthesize(SynthRequest::new(text))
+        .expect("accepted")
+        .collect_samples()
+        .expect("original model");
+    let (a, b) = (speech(&split), speech(&original));
+    let level = 20.0 * (rms(a) / rms(b)).log10();
+    let r = aligned_correlation(&envelope(a), &envelope(b), 2);
+    // Measured: -0.15 dB, r = 0.980.
+    assert!(level.abs() < 1.0, "as loud as the original: {level:+.2} dB");
+    assert!(r > 0.95, "the same loudness contour: r = {r:.3}");
+}
