@@ -69,47 +69,50 @@ fn calibration() -> Result<Calibration, SplitError> {
         .map_err(|e| SplitError::Unsupported(format!("decoder-calibration.json: {e}")))
 }
 
-/// True when the calibration was measured on the model in `model_bytes`.
-pub fn applies_to(model_bytes: &[u8]) -> bool {
+/// The split decoder `graph` of the model in `model_bytes` with its calibrated convolutions
+/// rewritten and what they no longer need dropped, and how many were rewritten; `None` when the
+/// calibration was measured on another model. Fails if any of them is not the pattern described
+/// above (`graph` is never changed).
+pub fn quantize(
+    model_bytes: &[u8],
+    graph: &GraphProto,
+) -> Result<Option<(GraphProto, usize)>, SplitError> {
+    let table = calibration()?;
     let digest = Sha256::digest(model_bytes);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    calibration().is_ok_and(|c| c.model_sha256 == hex)
-}
-
-/// Rewrites the calibrated convolutions of `graph` (the split decoder of the calibrated model)
-/// and drops what they no longer need. Returns how many were rewritten. Fails, changing
-/// nothing, if any of them is not the pattern described above.
-pub fn quantize(graph: &mut GraphProto) -> Result<usize, SplitError> {
-    let table = calibration()?;
+    if table.model_sha256 != hex {
+        return Ok(None);
+    }
     let mut replaced: HashMap<usize, Vec<NodeProto>> = HashMap::new();
     let mut removed = Vec::new();
-    let mut initializers = Vec::new();
-    {
-        let g = Graph::new(graph);
-        for (k, conv) in table.convs.iter().enumerate() {
-            let plan = g.plan(&conv.node)?;
-            let prefix = format!("utter_sq{k}/");
-            let (nodes, tensors) = plan.rewrite(&g, conv, &prefix)?;
-            replaced.insert(plan.conv, nodes);
-            removed.push(plan.scale);
-            initializers.extend(tensors);
-        }
+    let mut initializers = graph.initializer.clone();
+    let g = Graph::new(graph);
+    for (k, conv) in table.convs.iter().enumerate() {
+        let plan = g.plan(&conv.node)?;
+        let prefix = format!("utter_sq{k}/");
+        let (nodes, tensors) = plan.rewrite(&g, conv, &prefix)?;
+        replaced.insert(plan.conv, nodes);
+        removed.push(plan.scale);
+        initializers.extend(tensors);
     }
-    let old = std::mem::take(&mut graph.node);
-    for (i, node) in old.into_iter().enumerate() {
+    let mut nodes = Vec::with_capacity(graph.node.len() + 3 * replaced.len());
+    for (i, node) in graph.node.iter().enumerate() {
         if removed.contains(&i) {
             continue;
         }
-        let extra = replaced.remove(&i);
-        graph.node.push(node);
-        graph.node.extend(extra.into_iter().flatten());
+        nodes.push(node.clone());
+        nodes.extend(replaced.remove(&i).into_iter().flatten());
     }
-    graph.initializer.extend(initializers);
+    let rewritten = GraphProto {
+        name: graph.name.clone(),
+        node: nodes,
+        initializer: initializers,
+        ..GraphProto::default()
+    };
     // The dynamic quantization, integer convolution, bias arithmetic and scaling of each
     // rewritten convolution now feed nothing: keep only what the outputs need.
-    let pruned = crate::split::extract(graph, &graph.input.clone(), &graph.output.clone())?;
-    *graph = pruned;
-    Ok(table.convs.len())
+    let pruned = crate::split::extract(&rewritten, &graph.input, &graph.output)?;
+    Ok(Some((pruned, table.convs.len())))
 }
 
 /// Lookups over a graph.
@@ -434,6 +437,11 @@ mod tests {
 
     #[test]
     fn another_model_is_left_alone() {
-        assert!(!applies_to(b"not the calibrated model"));
+        let graph = GraphProto::default();
+        assert!(
+            quantize(b"not the calibrated model", &graph)
+                .expect("no error")
+                .is_none()
+        );
     }
 }

@@ -106,15 +106,13 @@ pub fn split_cached(model: &Path, cache_dir: &Path) -> Result<SplitModels, Split
     }
     let bytes = std::fs::read(model).map_err(io(model))?;
     let (front, mut decoder) = split(&bytes)?;
-    if crate::quant::applies_to(&bytes)
-        && let Some(graph) = decoder.graph.as_ref()
-    {
-        let mut graph = graph.clone();
-        match crate::quant::quantize(&mut graph) {
-            Ok(convs) => {
+    if let Some(graph) = decoder.graph.as_ref() {
+        match crate::quant::quantize(&bytes, graph) {
+            Ok(Some((graph, convs))) => {
                 tracing::info!(convs, "decoder: busiest convolutions quantized statically");
                 decoder.graph = Some(graph).into();
             }
+            Ok(None) => {}
             Err(e) => tracing::warn!("{e}; the decoder keeps quantizing as it runs"),
         }
     }

@@ -117,9 +117,12 @@ pub(crate) fn run(
         }
     };
     let load_ms = started.elapsed().as_millis() as u64;
-    // Deriving the split model (a first launch) frees a few hundred MB of parsing: hand it back.
-    crate::mem::release_freed();
     let reused = model.optimized_graph_reused();
+    if !reused {
+        // Deriving the split model and optimizing its graph (a first launch) freed a few
+        // hundred MB of parsing: hand it back. A launch that loads the kept graphs has none.
+        crate::mem::release_freed();
+    }
     tracing::info!(load_ms, streams = model.can_stream(), optimized_graph_reused = reused, model = %config.model.display(), "model loaded");
     {
         let mut info = lock(&shared.info);
