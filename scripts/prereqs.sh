@@ -16,6 +16,8 @@ command -v python3 >/dev/null || pkgs+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || pkgs+=(python3-venv)
 command -v npm >/dev/null || pkgs+=(npm)
+# scripts/vendor.sh fetches a patched dependency from crates.io.
+command -v curl >/dev/null || pkgs+=(curl)
 # cpal's ALSA backend links libasound.
 pkg-config --exists alsa 2>/dev/null || pkgs+=(libasound2-dev)
 if [ "$(uname -s)" = Linux ]; then
@@ -31,7 +33,6 @@ fi
 if $for_tests; then
   # The API's load test: hey, a standard HTTP load generator.
   command -v hey >/dev/null || pkgs+=(hey)
-  command -v curl >/dev/null || pkgs+=(curl)
   # An X display with no screen, and the other apps' side of the selection.
   command -v Xvfb >/dev/null || pkgs+=(xvfb xauth)
   command -v xsel >/dev/null || pkgs+=(xsel)
@@ -57,6 +58,8 @@ if [ ${#need_cmd[@]} -gt 0 ]; then
   printf 'prereqs: missing %s\n' "${need_cmd[@]}" >&2
   exit 1
 fi
+# Before any cargo command: the workspace builds misaki-rs from vendor/ (see scripts/vendor.sh).
+bash "$(dirname "$0")/vendor.sh"
 if $for_tests && ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
   # tauri-driver bridges WebDriver to the app's web view (crates.io, about a minute to build).
   echo "prereqs: installing tauri-driver (cargo install)" >&2

@@ -43,7 +43,7 @@ pub struct EngineConfig {
     /// Run a few syntheses at start so the first real request is fast.
     pub warm_up: bool,
     /// The voice the warm-up uses: only its dialect's G2P tables are loaded at start (each
-    /// dialect's tables hold ~95 MB); the other dialect loads when a voice of it is chosen
+    /// dialect's tables hold ~60 MB); the other dialect loads when a voice of it is chosen
     /// ([`Engine::prepare_voice`]) or first read.
     pub warm_voice: String,
     /// Where an execution provider may cache compiled models (CoreML).

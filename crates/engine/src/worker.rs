@@ -685,7 +685,7 @@ impl WarmUp {
                 use WarmStep::*;
                 VecDeque::from([
                     // Before ready: what the first reading needs (the other dialect's tables
-                    // load when a voice of it is chosen: they would cost ~95 MB for nothing).
+                    // load when a voice of it is chosen: they would cost ~60 MB for nothing).
                     Tables(pack.dialect),
                     Front(WARM_SENTENCE),
                     Window(FIRST_WINDOW),
