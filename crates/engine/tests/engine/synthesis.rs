@@ -208,8 +208,8 @@ fn a_streamed_reading_starts_with_a_short_piece_and_says_the_same_as_a_whole_dec
         .flat_map(|p| p.samples.iter().copied())
         .collect();
     // The same voice spelled as a one-voice blend: the audio cache keys on the spelling, so this
-    // is decoded afresh rather than served from the streamed reading's audio — unpaced, in one
-    // window (MAX_WINDOW frames is 4 s).
+    // is decoded afresh rather than served from the streamed reading's audio — unpaced, in the
+    // largest windows: two for this 3.4 s sentence (MAX_WINDOW frames is 2.4 s).
     let mut whole = SynthRequest::new(text);
     whole.voice = "af_heart:1".into();
     whole.policy = ChunkPolicy::default();
@@ -219,11 +219,15 @@ fn a_streamed_reading_starts_with_a_short_piece_and_says_the_same_as_a_whole_dec
         .map(|p| p.expect("whole"))
         .collect();
     assert!(
-        whole.len() == 1 && !whole[0].synth_time.is_zero(),
-        "decoded afresh in one window: {} pieces",
+        whole.len() == 2 && whole.iter().all(|p| !p.synth_time.is_zero()),
+        "decoded afresh in two windows: {} pieces",
         whole.len()
     );
-    let whole = &whole[0].samples;
+    let whole: Vec<f32> = whole
+        .iter()
+        .flat_map(|p| p.samples.iter().copied())
+        .collect();
+    let whole = &whole;
     // Streamed audio skips the model's lead-in and trailing silence; compare the speech.
     let (joined, whole) = (speech(&joined), speech(whole));
     let ratio = joined.len() as f32 / whole.len() as f32;
@@ -235,7 +239,7 @@ fn a_streamed_reading_starts_with_a_short_piece_and_says_the_same_as_a_whole_dec
     );
     // Each window is normalized over its own frames (the decoder's instance norms), so small
     // windows are not sample-identical to one run; their loudness contour must still follow it.
-    // Measured here: r = 0.89 for these windows, 0.97 for this first window and one more.
+    // Measured here: r = 0.92 for these windows (0.89 against a decode in one window).
     let r = aligned_correlation(&envelope(joined), &envelope(whole), 2);
     assert!(
         r > 0.85,
