@@ -7,7 +7,8 @@
 //! device (medians of `--runs`, every run from empty caches), the same on a cache hit, the
 //! real-time factor, underruns and peak RSS. The article's time to first audio is measured on
 //! runs stopped once it speaks; one full reading of it (unless `--quick`) gives its real-time
-//! factor, underruns and peak and steady memory. Also: launch → ready, and idle CPU.
+//! factor, underruns and peak and steady memory. Also: launch → ready (the median of `--runs`
+//! fresh processes), and idle CPU.
 
 use std::path::Path;
 use std::process::Command;
@@ -83,8 +84,12 @@ pub struct FullReading {
 pub struct Report {
     /// Where it ran.
     pub machine: Machine,
-    /// Process start → engine ready (model loaded and warmed), ms.
+    /// Process start → engine ready (model loaded and warmed), ms: the median of
+    /// `launch_to_ready_runs_ms`.
     pub launch_to_ready_ms: f64,
+    /// Each launch → ready, ms, in the order measured: fresh `utter` processes started by the
+    /// benchmark, each timed from its spawn to its "ready" line.
+    pub launch_to_ready_runs_ms: Vec<f64>,
     /// Model load (both sessions), ms.
     pub load_ms: Option<u64>,
     /// The sessions came from optimized graphs kept by an earlier start (see `utter_engine::model`).
@@ -155,6 +160,48 @@ pub struct TargetCheck {
     pub met: Option<bool>,
 }
 
+/// Launch → ready of `runs` fresh `utter` processes, one after another, ms: each is timed from
+/// its spawn to the "ready" line it prints once its engine is warm (`bench --launch-only`),
+/// with the same model and mode as this one.
+pub fn launches(
+    runs: usize,
+    model: &Path,
+    whole_model: bool,
+    device: Option<&str>,
+) -> anyhow::Result<Vec<f64>> {
+    use std::io::BufRead;
+    let exe = std::env::current_exe()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["bench", "--launch-only", "--model"])
+            .arg(model)
+            .env_remove("UTTER_WHOLE_MODEL")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if whole_model {
+            cmd.arg("--whole-model");
+        }
+        if let Some(device) = device {
+            cmd.args(["--device", device]);
+        }
+        let started = Instant::now();
+        let mut child = cmd.spawn()?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            std::io::BufReader::new(out).read_line(&mut line)?;
+        }
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let status = child.wait()?;
+        if line.trim() != "ready" || !status.success() {
+            anyhow::bail!("a launched `utter` did not get ready ({status}); try `utter say hello`");
+        }
+        times.push(ms);
+    }
+    Ok(times)
+}
+
 /// How to run the Python peer.
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -164,7 +211,7 @@ pub struct Peer {
     pub script: std::path::PathBuf,
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+pub fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -423,9 +470,15 @@ pub fn table(report: &Report) -> String {
             f(a.steady_rss_mb, 0)
         );
     }
+    let launches = &report.launch_to_ready_runs_ms;
+    let range = |pick: fn(f64, f64) -> f64| launches.iter().copied().reduce(pick);
     out += &format!(
-        "launch → ready {:.0} ms (load {} ms{}, warm-up {} ms); idle CPU {}% of a core, idle RSS {} MB\n",
+        "launch → ready {:.0} ms (median of {} fresh processes, {}–{} ms; this one: load {} ms{}, \
+         warm-up {} ms); idle CPU {}% of a core, idle RSS {} MB\n",
         report.launch_to_ready_ms,
+        launches.len(),
+        f(range(f64::min), 0),
+        f(range(f64::max), 0),
         report.load_ms.map_or("-".into(), |v| v.to_string()),
         if report.optimized_graph_reused {
             ", optimized graphs reused"

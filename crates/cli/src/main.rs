@@ -102,6 +102,10 @@ enum Command {
         /// Output device name.
         #[arg(long, value_name = "NAME")]
         device: Option<String>,
+        /// Start the engine, print "ready" once it is, and exit: one of the fresh processes
+        /// whose launch → ready the benchmark times.
+        #[arg(long, hide = true)]
+        launch_only: bool,
     },
     /// Serve the OpenAI-compatible speech API (and status endpoints) on this machine.
     Serve {
@@ -234,7 +238,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             peer_python,
             no_peer,
             device,
+            launch_only,
         } => {
+            if launch_only {
+                let (_core, _) = start_warm(&paths, device)?;
+                println!("ready");
+                return Ok(());
+            }
             let article = article.unwrap_or_else(|| paths.root.join("tests/data/article-2000.txt"));
             let peer = (!no_peer).then(|| bench::Peer {
                 python: peer_python
@@ -446,18 +456,10 @@ fn say(
     Ok(())
 }
 
-fn bench(
-    paths: &AssetPaths,
-    runs: usize,
-    article: &Path,
-    full_article: bool,
-    peer: Option<bench::Peer>,
-    device: Option<String>,
-) -> anyhow::Result<()> {
-    let launched = Instant::now();
-    let article = std::fs::read_to_string(article)
-        .with_context(|| format!("cannot read the article {}", article.display()))?;
-    // Warm, as the app runs: measured from a resident engine.
+/// Starts the engine and player as the app does and waits until the engine is warm; also says
+/// how long that took, ms.
+fn start_warm(paths: &AssetPaths, device: Option<String>) -> anyhow::Result<(Core, f64)> {
+    let started = Instant::now();
     let core = Core::start(
         engine_config(paths, true)?,
         PlayerConfig {
@@ -466,12 +468,32 @@ fn bench(
         },
     )?;
     core.engine().wait_ready(Duration::from_secs(300))?;
-    let launch_to_ready_ms = launched.elapsed().as_secs_f64() * 1e3;
-    let info = core.engine().info();
+    Ok((core, started.elapsed().as_secs_f64() * 1e3))
+}
+
+fn bench(
+    paths: &AssetPaths,
+    runs: usize,
+    article: &Path,
+    full_article: bool,
+    peer: Option<bench::Peer>,
+    device: Option<String>,
+) -> anyhow::Result<()> {
+    let article = std::fs::read_to_string(article)
+        .with_context(|| format!("cannot read the article {}", article.display()))?;
     let runs = runs.max(1);
+    // Launch → ready in fresh processes (this one's own start has loaded ONNX Runtime and the
+    // files already): the median of `runs`.
+    eprintln!("bench: launch → ready ({runs} fresh processes)…");
+    let whole_model = WHOLE_MODEL.load(std::sync::atomic::Ordering::Relaxed);
+    let launches = bench::launches(runs, &paths.model, whole_model, device.as_deref())?;
+    // Warm, as the app runs: measured from a resident engine.
+    let (core, _) = start_warm(paths, device)?;
+    let info = core.engine().info();
     let mut report = bench::Report {
         machine: bench::Machine::here(info.threads),
-        launch_to_ready_ms,
+        launch_to_ready_ms: bench::median(launches.clone()).unwrap_or(f64::NAN),
+        launch_to_ready_runs_ms: launches,
         load_ms: info.load_ms,
         optimized_graph_reused: info.optimized_graph_reused,
         warm_up_ms: info.warm_up_ms,
