@@ -176,7 +176,6 @@ pub fn launches(
         let mut cmd = Command::new(&exe);
         cmd.args(["bench", "--launch-only", "--model"])
             .arg(model)
-            .env_remove("UTTER_WHOLE_MODEL")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());

@@ -241,7 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             launch_only,
         } => {
             if launch_only {
-                let (_core, _) = start_warm(&paths, device)?;
+                let _core = start_warm(&paths, device)?;
                 println!("ready");
                 return Ok(());
             }
@@ -456,10 +456,8 @@ fn say(
     Ok(())
 }
 
-/// Starts the engine and player as the app does and waits until the engine is warm; also says
-/// how long that took, ms.
-fn start_warm(paths: &AssetPaths, device: Option<String>) -> anyhow::Result<(Core, f64)> {
-    let started = Instant::now();
+/// Starts the engine and player as the app does and waits until the engine is warm.
+fn start_warm(paths: &AssetPaths, device: Option<String>) -> anyhow::Result<Core> {
     let core = Core::start(
         engine_config(paths, true)?,
         PlayerConfig {
@@ -468,7 +466,7 @@ fn start_warm(paths: &AssetPaths, device: Option<String>) -> anyhow::Result<(Cor
         },
     )?;
     core.engine().wait_ready(Duration::from_secs(300))?;
-    Ok((core, started.elapsed().as_secs_f64() * 1e3))
+    Ok(core)
 }
 
 fn bench(
@@ -488,7 +486,7 @@ fn bench(
     let whole_model = WHOLE_MODEL.load(std::sync::atomic::Ordering::Relaxed);
     let launches = bench::launches(runs, &paths.model, whole_model, device.as_deref())?;
     // Warm, as the app runs: measured from a resident engine.
-    let (core, _) = start_warm(paths, device)?;
+    let core = start_warm(paths, device)?;
     let info = core.engine().info();
     let mut report = bench::Report {
         machine: bench::Machine::here(info.threads),

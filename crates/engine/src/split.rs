@@ -134,14 +134,31 @@ fn remove_stale(cache_dir: &Path, stem: &str, current: &Path) {
     let Ok(entries) = std::fs::read_dir(cache_dir) else {
         return;
     };
-    let prefix = format!("{stem}-");
     for entry in entries.flatten() {
         let path = entry.path();
-        let name = entry.file_name();
-        if path != current && path.is_dir() && name.to_string_lossy().starts_with(&prefix) {
+        if path != current
+            && path.is_dir()
+            && is_derivation_of(&entry.file_name().to_string_lossy(), stem)
+        {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
+}
+
+/// Whether a folder named `name` is a derivation of a model named `stem`: `{stem}-{size}-{mtime}`
+/// with any `-v{N}` after. Not one of a model whose name merely starts with `stem` (`kokoro`
+/// against `kokoro-v1.0.int8`), which is another model's derivation, still in use.
+fn is_derivation_of(name: &str, stem: &str) -> bool {
+    let Some(rest) = name.strip_prefix(stem).and_then(|r| r.strip_prefix('-')) else {
+        return false;
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let mut parts = rest.split('-');
+    let (size, mtime, version) = (parts.next(), parts.next(), parts.next());
+    size.is_some_and(digits)
+        && mtime.is_some_and(digits)
+        && version.is_none_or(|v| v.strip_prefix('v').is_some_and(digits))
+        && parts.next().is_none()
 }
 
 /// Splits a serialized Kokoro model into (front, decoder).
@@ -429,6 +446,29 @@ mod tests {
             "readers now see the offset phase"
         );
         assert!(add_phase_offset(&mut GraphProto::default()).is_err());
+    }
+
+    #[test]
+    fn only_this_models_own_derivations_count_as_stale() {
+        let stem = "kokoro-v1.0.int8";
+        assert!(is_derivation_of(
+            "kokoro-v1.0.int8-92361271-1796402471-v2",
+            stem
+        ));
+        assert!(is_derivation_of(
+            "kokoro-v1.0.int8-92361271-1796402471",
+            stem
+        ));
+        assert!(!is_derivation_of(
+            "kokoro-v1.0.int8-92361271-1796402471-v2",
+            "kokoro"
+        ));
+        assert!(!is_derivation_of(
+            "kokoro-v1.0.int8-92361271-1796402471-v2",
+            "kokoro-v1.0"
+        ));
+        assert!(!is_derivation_of("kokoro-v1.0.int8-notes", stem));
+        assert!(!is_derivation_of("kokoro-v1.0.int8-1-2-v2-old", stem));
     }
 
     #[test]
