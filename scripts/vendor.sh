@@ -3,10 +3,11 @@
 # vendor/, from crates.io, before cargo first needs them. Idempotent; scripts/prereqs.sh runs it.
 #
 # misaki-rs 0.8.0 (the G2P): its `G2P::new` also builds a part-of-speech tagger it never uses
-# (the crate's own comment says so), which held 28 MB of every Utter process, 34 MB of RSS with
-# the data it parses. vendor/misaki-rs.patch removes that and changes nothing else. The crate
-# is fetched as cargo fetches it (cargo's download cache first, else static.crates.io), checked
-# against the sha256 cargo recorded for it, then patched; the result is git-ignored.
+# (the crate's own comment says so): 28 MB of heap, and 43–46 MB of peak RSS with the JSON it
+# parses, in every Utter process. vendor/misaki-rs.patch removes that and changes nothing
+# else. The crate is fetched as cargo fetches it (cargo's download cache first, else
+# static.crates.io), checked against the sha256 cargo recorded for it, then patched; the result
+# is git-ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
