@@ -205,7 +205,7 @@ pub fn performance(app: &AppHandle, probe: Option<&mut MemoryProbe>) -> Performa
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         precision: utter_engine::model::precision(&info.model),
-        execution_provider: info.execution_providers.join(" → "),
+        execution_provider: info.provider.summary(),
         threads: info.threads,
         spinning: info.spinning,
         windowed_decoding: info.windowed_decoding,

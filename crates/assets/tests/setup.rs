@@ -276,6 +276,29 @@ fn bad_files_are_detected_and_replaced() {
 }
 
 #[test]
+fn a_re_signed_runtime_passes_the_start_check_and_setup_still_verifies_it() {
+    let fx = fixture(false);
+    let paths = fx.paths();
+    setup_with(&paths, &fx.manifest, &fx.offline(), &NoProgress).expect("setup");
+    // Code signing appends a signature: the bytes and the size change. The start-up check
+    // must not call that broken (the engine checks the version the library reports instead).
+    let mut signed = fx.ort.clone();
+    signed.extend_from_slice(b"a code signature appended by codesign");
+    fs::write(&paths.ort_library, &signed).expect("re-sign");
+    check_with(&paths, &fx.manifest).expect("a library of another size is not a missing one");
+    // A missing library is still named, with its fix.
+    fs::remove_file(&paths.ort_library).expect("rm");
+    let err = check_with(&paths, &fx.manifest).expect_err("missing");
+    assert!(matches!(err, AssetError::Missing { .. }), "{err}");
+    assert!(err.to_string().contains("utter setup"), "{err}");
+    // `utter setup` installs only what matches the manifest's sha256.
+    fs::write(&paths.ort_library, &signed).expect("re-sign");
+    let report = setup_with(&paths, &fx.manifest, &fx.offline(), &NoProgress).expect("repair");
+    assert!(report.fetched_anything(), "{report}");
+    assert_eq!(fs::read(&paths.ort_library).expect("ort"), fx.ort);
+}
+
+#[test]
 fn checksum_mismatch_leaves_nothing_behind() {
     let fx = fixture(true); // manifest has a wrong hash for voice vb
     let paths = fx.paths();

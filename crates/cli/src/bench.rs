@@ -98,6 +98,9 @@ pub struct Report {
     pub warm_up_ms: Option<u64>,
     /// Windowed decoding in use.
     pub windowed_decoding: bool,
+    /// The execution provider asked for and the one that ran, why they differ, and (`--ep auto`)
+    /// the timings that chose.
+    pub execution_provider: utter_engine::ProviderReport,
     /// The cases.
     pub cases: Vec<CaseResult>,
     /// The article read to the end (absent with `--quick`).
@@ -167,6 +170,7 @@ pub fn launches(
     runs: usize,
     model: &Path,
     whole_model: bool,
+    provider: utter_engine::ProviderChoice,
     device: Option<&str>,
 ) -> anyhow::Result<Vec<f64>> {
     use std::io::BufRead;
@@ -174,11 +178,17 @@ pub fn launches(
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let mut cmd = Command::new(&exe);
-        cmd.args(["bench", "--launch-only", "--model"])
-            .arg(model)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
+        cmd.args([
+            "bench",
+            "--launch-only",
+            "--ep",
+            provider.as_str(),
+            "--model",
+        ])
+        .arg(model)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
         if whole_model {
             cmd.arg("--whole-model");
         }
@@ -427,9 +437,27 @@ pub fn check_targets(report: &mut Report) {
 pub fn table(report: &Report) -> String {
     let f = |v: Option<f64>, d: usize| v.map_or("-".into(), |x| format!("{x:.d$}"));
     let mut out = format!(
-        "Utter bench on {} ({} cores, {} threads); windowed decoding: {}\n\n",
+        "Utter bench on {} ({} cores, {} threads); windowed decoding: {}\n",
         report.machine.cpu, report.machine.cores, report.machine.threads, report.windowed_decoding
     );
+    out += &format!(
+        "execution provider: {} (asked: {})\n",
+        report.execution_provider.summary(),
+        report.execution_provider.requested
+    );
+    for t in &report.execution_provider.timings {
+        out += &format!(
+            "  {:<7} {} over {} runs{}\n",
+            t.provider.name(),
+            t.median_ms
+                .map_or("did not run".into(), |ms| format!("{ms:.0} ms median")),
+            t.runs,
+            t.error
+                .as_deref()
+                .map_or(String::new(), |e| format!(" ({e})")),
+        );
+    }
+    out += "\n";
     out += &format!(
         "{:<10} {:>6} {:>4} {:>12} {:>12} {:>10} {:>6} {:>9} {:>8}\n",
         "case",

@@ -21,8 +21,8 @@ use utter_assets::{AssetPaths, IndicatifProgress, Outcome, SetupOptions};
 use utter_audio::PlayerConfig;
 use utter_core::Core;
 use utter_engine::{
-    DEFAULT_VOICE, Dialect, Engine, EngineConfig, EngineError, Phonemizer, SAMPLE_RATE,
-    SynthRequest, VoiceBank, VoiceInfo,
+    DEFAULT_VOICE, Dialect, Engine, EngineConfig, EngineError, Phonemizer, ProviderChoice,
+    SAMPLE_RATE, SynthRequest, VoiceBank, VoiceInfo,
 };
 
 #[derive(Parser)]
@@ -41,6 +41,17 @@ struct Cli {
     /// the two).
     #[arg(long, global = true, env = "UTTER_WHOLE_MODEL")]
     whole_model: bool,
+    /// Execution provider for synth, say, serve and bench: cpu (the default), coreml (macOS;
+    /// falls back to the CPU, with the reason, where it cannot run), or auto (times both at
+    /// start and keeps the faster).
+    #[arg(
+        long,
+        global = true,
+        env = "UTTER_EP",
+        value_name = "cpu|coreml|auto",
+        default_value = "cpu"
+    )]
+    ep: ProviderChoice,
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -208,11 +219,25 @@ fn paths(model: Option<PathBuf>) -> AssetPaths {
     }
 }
 
-/// `--whole-model`: set once at start, read where engines are configured.
-static WHOLE_MODEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The global options that shape every engine this process starts (`--whole-model`, `--ep`):
+/// set once at start, read where engines are configured.
+#[derive(Debug, Clone, Copy, Default)]
+struct EngineFlags {
+    whole_model: bool,
+    provider: ProviderChoice,
+}
+
+static ENGINE_FLAGS: std::sync::OnceLock<EngineFlags> = std::sync::OnceLock::new();
+
+fn engine_flags() -> EngineFlags {
+    ENGINE_FLAGS.get().copied().unwrap_or_default()
+}
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    WHOLE_MODEL.store(cli.whole_model, std::sync::atomic::Ordering::Relaxed);
+    let _ = ENGINE_FLAGS.set(EngineFlags {
+        whole_model: cli.whole_model,
+        provider: cli.ep,
+    });
     let paths = paths(cli.model);
     match cli.command {
         Command::Setup { verify } => setup(&paths, verify),
@@ -344,9 +369,14 @@ fn engine_config(paths: &AssetPaths, warm_up: bool) -> anyhow::Result<EngineConf
         paths.voices_dir.clone(),
         paths.ort_library.clone(),
     );
+    config.ort_version = paths.ort_version.clone();
     config.warm_up = warm_up;
     config.cost_cache = Some(utter_assets::user_cache_dir().join("cost-model.json"));
-    if WHOLE_MODEL.load(std::sync::atomic::Ordering::Relaxed) {
+    let flags = engine_flags();
+    config.provider = flags.provider;
+    // CoreML keeps its compiled models between runs in the user cache.
+    config.ep_cache_dir = Some(utter_assets::user_cache_dir().join("coreml"));
+    if flags.whole_model {
         config.split_cache_dir = None;
     }
     Ok(config)
@@ -483,8 +513,14 @@ fn bench(
     // Launch → ready in fresh processes (this one's own start has loaded ONNX Runtime and the
     // files already): the median of `runs`.
     eprintln!("bench: launch → ready ({runs} fresh processes)…");
-    let whole_model = WHOLE_MODEL.load(std::sync::atomic::Ordering::Relaxed);
-    let launches = bench::launches(runs, &paths.model, whole_model, device.as_deref())?;
+    let flags = engine_flags();
+    let launches = bench::launches(
+        runs,
+        &paths.model,
+        flags.whole_model,
+        flags.provider,
+        device.as_deref(),
+    )?;
     // Warm, as the app runs: measured from a resident engine.
     let core = start_warm(paths, device)?;
     let info = core.engine().info();
@@ -496,6 +532,7 @@ fn bench(
         optimized_graph_reused: info.optimized_graph_reused,
         warm_up_ms: info.warm_up_ms,
         windowed_decoding: info.windowed_decoding,
+        execution_provider: info.provider.clone(),
         ..bench::Report::default()
     };
     let cases = [

@@ -4,6 +4,7 @@
 //! Its own test target because it changes the PulseAudio server's default sink, which would
 //! send the other tests' speech elsewhere while it runs (cargo runs test targets one at a time).
 
+#[allow(dead_code)] // each test target uses some of the helpers
 mod support;
 
 use std::process::Command;

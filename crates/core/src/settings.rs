@@ -34,6 +34,10 @@ pub struct Settings {
     pub api: ApiSettings,
     /// Another Kokoro model to run instead of the bundled one (e.g. an fp16 export for CoreML).
     pub model: Option<PathBuf>,
+    /// The execution provider: "cpu" (the default), "coreml" or "auto" (see
+    /// [`utter_engine::provider`]); read at start. Kept as written, so a value this version does
+    /// not know is corrected with a warning rather than costing the whole file.
+    pub execution_provider: String,
 }
 
 impl Default for Settings {
@@ -47,7 +51,15 @@ impl Default for Settings {
             launch_at_login: false,
             api: ApiSettings::default(),
             model: None,
+            execution_provider: utter_engine::ProviderChoice::default().to_string(),
         }
+    }
+}
+
+impl Settings {
+    /// The execution provider asked for ([`Settings::correct`] has made it a valid one).
+    pub fn provider(&self) -> utter_engine::ProviderChoice {
+        self.execution_provider.parse().unwrap_or_default()
     }
 }
 
@@ -268,6 +280,18 @@ impl Settings {
         if self.api.port == 0 {
             self.api.port = ApiSettings::default().port;
         }
+        match self
+            .execution_provider
+            .parse::<utter_engine::ProviderChoice>()
+        {
+            Ok(choice) => self.execution_provider = choice.to_string(),
+            Err(e) => {
+                warnings.push(format!(
+                    "The saved execution provider: {e}; it was reset to cpu."
+                ));
+                self.execution_provider = utter_engine::ProviderChoice::default().to_string();
+            }
+        }
         warnings
     }
 
@@ -353,5 +377,45 @@ mod tests {
             "absent: default"
         );
         assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        assert_eq!(
+            loaded.settings.provider(),
+            utter_engine::ProviderChoice::Cpu,
+            "the CPU unless asked"
+        );
+    }
+
+    #[test]
+    fn an_unknown_execution_provider_is_reset_to_the_cpu_with_a_warning() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            br#"{"voice": "am_adam", "execution_provider": "tpu"}"#,
+        )
+        .expect("write");
+        let loaded = Settings::load(dir.path());
+        assert_eq!(
+            loaded.settings.voice, "am_adam",
+            "the rest of the file is kept"
+        );
+        assert_eq!(loaded.settings.execution_provider, "cpu");
+        assert!(
+            loaded.warnings.iter().any(|w| w.contains("tpu")),
+            "says what was wrong: {:?}",
+            loaded.warnings
+        );
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            br#"{"execution_provider": "CoreML"}"#,
+        )
+        .expect("write");
+        let loaded = Settings::load(dir.path());
+        assert_eq!(
+            loaded.settings.provider(),
+            utter_engine::ProviderChoice::CoreMl
+        );
+        assert_eq!(
+            loaded.settings.execution_provider, "coreml",
+            "spelled one way"
+        );
     }
 }

@@ -150,14 +150,6 @@ fn main() -> anyhow::Result<()> {
 
 /// The checkout's model, voices and ONNX Runtime, as `utter setup` puts them.
 fn utter_assets_paths(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let lib = if cfg!(target_os = "macos") {
-        "models/onnxruntime/libonnxruntime.1.32.0.dylib"
-    } else {
-        "models/onnxruntime/libonnxruntime.so.1.32.0"
-    };
-    (
-        root.join("models/kokoro-v1.0.int8.onnx"),
-        root.join("voices"),
-        root.join(lib),
-    )
+    let paths = utter_assets::AssetPaths::at(root);
+    (paths.model, paths.voices_dir, paths.ort_library)
 }

@@ -20,6 +20,7 @@ use crate::chunk::ChunkPolicy;
 use crate::model::{self, SessionConfig};
 use crate::pace::{CostModel, DecodeCost};
 use crate::phonemize::Phonemizer;
+use crate::provider::{ProviderChoice, ProviderReport};
 use crate::voices::{Dialect, VoiceBank, VoiceInfo};
 use crate::worker::{self, Job};
 use crate::{EngineError, normalize};
@@ -38,6 +39,11 @@ pub struct EngineConfig {
     pub voices_dir: PathBuf,
     /// The ONNX Runtime shared library.
     pub ort_library: PathBuf,
+    /// The version the library must report (the assets manifest's); `None` accepts any version
+    /// ort can use.
+    pub ort_version: Option<String>,
+    /// The execution provider asked for (see [`crate::provider`]); the CPU by default.
+    pub provider: ProviderChoice,
     /// Session options.
     pub session: SessionConfig,
     /// Run a few syntheses at start so the first real request is fast.
@@ -46,7 +52,7 @@ pub struct EngineConfig {
     /// dialect's tables hold ~60 MB); the other dialect loads when a voice of it is chosen
     /// ([`Engine::prepare_voice`]) or first read.
     pub warm_voice: String,
-    /// Where an execution provider may cache compiled models (CoreML).
+    /// Where CoreML may cache its compiled models.
     pub ep_cache_dir: Option<PathBuf>,
     /// Where the model's front and decoder are derived to (see [`crate::split`]); `None` runs
     /// the model whole, without windowed decoding.
@@ -67,6 +73,8 @@ impl EngineConfig {
             model,
             voices_dir,
             ort_library,
+            ort_version: None,
+            provider: ProviderChoice::default(),
             session: SessionConfig::default(),
             warm_up: true,
             warm_voice: DEFAULT_VOICE.to_string(),
@@ -106,12 +114,17 @@ pub enum EngineState {
 pub struct EngineInfo {
     /// The model file.
     pub model: PathBuf,
+    /// The ONNX Runtime library loaded.
+    pub ort_library: PathBuf,
+    /// The version it reports.
+    pub ort_version: String,
     /// Intra-op threads.
     pub threads: usize,
     /// ORT worker threads spin within a run.
     pub spinning: bool,
-    /// Execution providers asked for, best first ("CPU" always last).
-    pub execution_providers: Vec<String>,
+    /// The execution provider asked for, the one running, why they differ, and for `auto` the
+    /// timings that chose.
+    pub provider: ProviderReport,
     /// Time to build the session.
     pub load_ms: Option<u64>,
     /// The sessions were built from ONNX Runtime's optimized graphs kept by an earlier start
@@ -361,19 +374,21 @@ impl Engine {
     /// thread. Returns at once; see [`Engine::wait_ready`].
     pub fn start(config: EngineConfig) -> Result<Self, EngineError> {
         let voices = Arc::new(VoiceBank::open(&config.voices_dir)?);
-        let env = model::environment(&config.ort_library)?;
+        let (env, ort_version) =
+            model::environment(&config.ort_library, config.ort_version.as_deref())?;
         let phonemizer = Arc::new(Phonemizer::new());
         let shared = Arc::new(Shared {
             state: Mutex::new(EngineState::Loading),
             changed: Condvar::new(),
             info: Mutex::new(EngineInfo {
                 model: config.model.clone(),
+                ort_library: config.ort_library.clone(),
+                ort_version,
                 threads: config.session.intra_threads,
                 spinning: config.session.spinning,
-                execution_providers: if cfg!(target_os = "macos") {
-                    vec!["CoreML".into(), "CPU".into()]
-                } else {
-                    vec!["CPU".into()]
+                provider: ProviderReport {
+                    requested: config.provider,
+                    ..ProviderReport::default()
                 },
                 ..EngineInfo::default()
             }),

@@ -65,6 +65,21 @@ pub enum EngineError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// The ONNX Runtime library is another version than the one Utter was set up with.
+    #[error(
+        "the ONNX Runtime library at {} is version {found}, not {expected}: run `utter setup` to \
+         replace it",
+        .path.display()
+    )]
+    RuntimeVersion {
+        /// The library path.
+        path: PathBuf,
+        /// The version it reports.
+        found: String,
+        /// The version the assets manifest pins.
+        expected: String,
+    },
+
     /// The model file could not be turned into an ONNX Runtime session.
     #[error("the model at {} could not be loaded (is it a Kokoro ONNX model?): run `utter setup`, or point --model at a good file", .path.display())]
     Model {
@@ -122,7 +137,7 @@ impl EngineError {
             Self::BadSpeed(_) => "bad_speed",
             Self::MissingFile { .. } => "missing_asset",
             Self::CorruptFile { .. } | Self::Model { .. } => "corrupt_asset",
-            Self::Runtime { .. } => "runtime_unavailable",
+            Self::Runtime { .. } | Self::RuntimeVersion { .. } => "runtime_unavailable",
             Self::Inference(_) => "inference_failed",
             Self::Cancelled => "cancelled",
             Self::Stopped => "engine_stopped",

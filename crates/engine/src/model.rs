@@ -2,7 +2,9 @@
 //!
 //! ONNX Runtime is loaded at run time from a shared library (`ort`'s `load-dynamic`), never
 //! downloaded at build time. ONNX Runtime allows one environment per process, so it is created
-//! once and shared by every engine. The execution-provider choice lives in one function,
+//! once and shared by every engine; the library must report the ONNX Runtime version the assets
+//! manifest pins ([`runtime_version`]). Which execution provider a session is built with is
+//! decided in [`crate::provider`]; how each is set up lives in one function,
 //! [`execution_providers`].
 
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
+use crate::provider::Provider;
 use crate::voices::STYLE_DIM;
 use crate::{EngineError, split};
 
@@ -46,7 +49,8 @@ impl Default for SessionConfig {
     }
 }
 
-static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
+/// The process's ONNX Runtime environment and the version its library reported.
+static ENVIRONMENT: Mutex<Option<(Environment, String)>> = Mutex::new(None);
 
 /// The numeric precision of a Kokoro export, as its file name says (the official exports are
 /// named for it: `kokoro-v1.0.int8.onnx`, `kokoro-v1.0.fp16.onnx`, `kokoro-v1.0.onnx`).
@@ -64,11 +68,26 @@ pub fn precision(model: &Path) -> &'static str {
     }
 }
 
-/// Loads ONNX Runtime from `library` (once per process) and returns the shared environment.
-pub fn environment(library: &Path) -> Result<Environment, EngineError> {
+/// Loads ONNX Runtime from `library` (once per process) and returns the shared environment and
+/// the library's version. With `expected_version`, the library must report that version (see [`runtime_version`]):
+/// a re-signed library in an app bundle differs from the fetched file in size and hash, so
+/// what it says it is, once loaded, is what is checked at run time.
+pub fn environment(
+    library: &Path,
+    expected_version: Option<&str>,
+) -> Result<(Environment, String), EngineError> {
+    let check = |version: &str| match expected_version {
+        Some(expected) if version != expected => Err(EngineError::RuntimeVersion {
+            path: library.to_path_buf(),
+            found: version.to_string(),
+            expected: expected.to_string(),
+        }),
+        _ => Ok(()),
+    };
     let mut env = ENVIRONMENT.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(env) = env.as_ref() {
-        return Ok(env.clone());
+    if let Some((env, version)) = env.as_ref() {
+        check(version)?;
+        return Ok((env.clone(), version.clone()));
     }
     if !library.is_file() {
         return Err(EngineError::MissingFile {
@@ -80,29 +99,67 @@ pub fn environment(library: &Path) -> Result<Environment, EngineError> {
         path: library.to_path_buf(),
         source,
     };
+    let version = runtime_version(library).map_err(runtime_err)?;
+    check(&version)?;
     let built = ort::init_from(library)
         .map_err(|e| runtime_err(Box::new(e)))?
         .with_name("utter")
         .with_telemetry(false)
         .build()
         .map_err(|e| runtime_err(Box::new(e)))?;
-    *env = Some(built.clone());
-    Ok(built)
+    tracing::debug!(%version, library = %library.display(), "ONNX Runtime loaded");
+    *env = Some((built.clone(), version.clone()));
+    Ok((built, version))
 }
 
-/// The execution providers to try, best first; ONNX Runtime falls back to the CPU by itself.
-/// On macOS: CoreML (see [`coreml`]); elsewhere the CPU alone.
-pub fn execution_providers(cache_dir: Option<&Path>) -> Vec<ExecutionProviderDispatch> {
-    if cfg!(target_os = "macos") {
-        vec![coreml(cache_dir)]
-    } else {
-        Vec::new()
+/// The version the ONNX Runtime library at `library` reports (`OrtGetApiBase()->
+/// GetVersionString()`, e.g. "1.32.0"). Loading it runs its initializers, as using it would.
+pub fn runtime_version(library: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    /// The head of ONNX Runtime's `OrtApiBase` (onnxruntime_c_api.h): two function pointers.
+    #[repr(C)]
+    struct OrtApiBase {
+        get_api: unsafe extern "C" fn(u32) -> *const std::ffi::c_void,
+        get_version_string: unsafe extern "C" fn() -> *const std::ffi::c_char,
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `library` is the ONNX Runtime shared library the engine is about to load anyway
+    // (ort loads the same file next); `OrtGetApiBase` takes no arguments and returns a pointer to
+    // a static struct whose `GetVersionString` returns a static NUL-terminated string. Both
+    // pointers are checked for null before use, and the string is copied before the library
+    // handle is dropped (ort keeps the library loaded for the life of the process).
+    unsafe {
+        let lib = libloading::Library::new(library)?;
+        let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const OrtApiBase> = lib
+            .get(b"OrtGetApiBase\0")
+            .map_err(|_| "it does not export OrtGetApiBase: not an ONNX Runtime library")?;
+        let base = get_base();
+        if base.is_null() {
+            return Err("OrtGetApiBase returned nothing".into());
+        }
+        let version = ((*base).get_version_string)();
+        if version.is_null() {
+            return Err("GetVersionString returned nothing".into());
+        }
+        Ok(std::ffi::CStr::from_ptr(version).to_str()?.to_string())
+    }
+}
+
+/// The execution providers a session for `provider` is built with. The CPU needs none (ONNX
+/// Runtime always has it); CoreML must register or the build fails ([`crate::provider`] then
+/// builds on the CPU).
+pub fn execution_providers(
+    provider: Provider,
+    cache_dir: Option<&Path>,
+) -> Vec<ExecutionProviderDispatch> {
+    match provider {
+        Provider::Cpu => Vec::new(),
+        Provider::CoreMl => vec![coreml(cache_dir).error_on_failure()],
     }
 }
 
 /// CoreML as an ML Program on all compute units (CPU, GPU, Neural Engine), with compiled models
 /// cached in `cache_dir` so the second launch skips compilation. Compiled on every platform so
-/// it is type-checked here; ONNX Runtime builds without CoreML report it unavailable at run time.
+/// it is type-checked here; ONNX Runtime builds without CoreML fail to register it.
 pub fn coreml(cache_dir: Option<&Path>) -> ExecutionProviderDispatch {
     use ort::ep::coreml::{ComputeUnits, ModelFormat};
     let mut coreml = ort::ep::CoreML::default()
@@ -147,6 +204,7 @@ enum Sessions {
 /// A loaded Kokoro model. `run`, `front` and `decode` take `&mut self`: one owner thread.
 pub struct KokoroModel {
     sessions: Sessions,
+    provider: Provider,
     path: PathBuf,
     split_error: Option<String>,
     optimized_graph_reused: bool,
@@ -161,8 +219,8 @@ impl std::fmt::Debug for KokoroModel {
     }
 }
 
-/// Builds a session for the model at `path`. With `keep_optimized` and no execution provider but
-/// the CPU, ONNX Runtime's optimized graph is kept beside `path` after the first build and
+/// Builds a session for the model at `path`. With `keep_optimized` on the CPU, ONNX Runtime's
+/// optimized graph is kept beside `path` after the first build and
 /// loaded as is from then on, so later starts skip the graph optimization (about half of
 /// building a session). The kept graph holds kernels chosen for this CPU and ONNX Runtime build,
 /// so its name carries a hash of both ([`optimized_path`]); one that fails to load is rebuilt.
@@ -171,11 +229,12 @@ fn session(
     env: &Environment,
     path: &Path,
     config: &SessionConfig,
+    provider: Provider,
     ep_cache: Option<&Path>,
     keep_optimized: bool,
 ) -> Result<(Session, bool), ort::Error> {
-    let providers = execution_providers(ep_cache);
-    if !keep_optimized || !providers.is_empty() {
+    let providers = execution_providers(provider, ep_cache);
+    if !keep_optimized || provider != Provider::Cpu {
         let level = GraphOptimizationLevel::Level3;
         return Ok((
             build_session(env, path, config, providers, level, None)?,
@@ -278,11 +337,13 @@ fn build_session(
 impl KokoroModel {
     /// Builds the session(s) for the model at `path`. With `split_cache`, the model is split
     /// into front and decoder (derived once into that folder, see [`crate::split`]) so its audio
-    /// can stream window by window; a model that cannot be split runs whole.
+    /// can stream window by window; a model that cannot be split runs whole. The sessions run on
+    /// `provider` ([`crate::provider`] chooses it and falls back to the CPU).
     pub fn load(
         env: &Environment,
         path: &Path,
         config: &SessionConfig,
+        provider: Provider,
         ep_cache: Option<&Path>,
         split_cache: Option<&Path>,
     ) -> Result<Self, EngineError> {
@@ -306,11 +367,14 @@ impl KokoroModel {
             match split::split_cached(path, dir) {
                 Ok(parts) => {
                     let (front, front_kept) =
-                        session(env, &parts.front, config, ep_cache, true).map_err(model_err)?;
+                        session(env, &parts.front, config, provider, ep_cache, true)
+                            .map_err(model_err)?;
                     let (decoder, decoder_kept) =
-                        session(env, &parts.decoder, config, ep_cache, true).map_err(model_err)?;
+                        session(env, &parts.decoder, config, provider, ep_cache, true)
+                            .map_err(model_err)?;
                     return Ok(Self {
                         sessions: Sessions::Split { front, decoder },
+                        provider,
                         path: path.to_path_buf(),
                         split_error: None,
                         optimized_graph_reused: front_kept && decoder_kept,
@@ -330,7 +394,8 @@ impl KokoroModel {
                 }
             }
         }
-        let (session, _) = session(env, path, config, ep_cache, false).map_err(model_err)?;
+        let (session, _) =
+            session(env, path, config, provider, ep_cache, false).map_err(model_err)?;
         let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for needed in [INPUT_TOKENS, INPUT_STYLE, INPUT_SPEED] {
             if !names.contains(&needed) {
@@ -343,10 +408,16 @@ impl KokoroModel {
         }
         Ok(Self {
             sessions: Sessions::Whole(session),
+            provider,
             path: path.to_path_buf(),
             split_error,
             optimized_graph_reused: false,
         })
+    }
+
+    /// The execution provider its sessions run on.
+    pub fn provider(&self) -> Provider {
+        self.provider
     }
 
     /// The model file.

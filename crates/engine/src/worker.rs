@@ -30,7 +30,9 @@ use crate::engine::{
 use crate::model::{Frames, KokoroModel, SAMPLE_RATE};
 use crate::pace::{self, CostHistory, DecodeHistory, Pace, Run, SavedCosts};
 use crate::phonemize::Phonemizer;
+use crate::provider::{self, Probe};
 use crate::stream::{CONTEXT, FIRST_WINDOW, MAX_WINDOW, MIN_WINDOW, SECOND_WINDOW, Windows};
+use crate::voices::STYLE_DIM;
 use crate::voices::{Dialect, VoiceBank, VoicePack};
 use crate::{EngineError, normalize};
 
@@ -97,15 +99,19 @@ pub(crate) fn run(
     jobs: &mpsc::Receiver<Job>,
 ) {
     let started = Instant::now();
-    let loaded = KokoroModel::load(
+    let spec = provider::LoadSpec {
         env,
-        &config.model,
-        &config.session,
-        config.ep_cache_dir.as_deref(),
-        config.split_cache_dir.as_deref(),
-    );
+        model: &config.model,
+        session: &config.session,
+        ep_cache: config.ep_cache_dir.as_deref(),
+        split_cache: config.split_cache_dir.as_deref(),
+    };
+    let loaded = provider::load(&spec, config.provider, &probe(voices, &config.warm_voice));
     let mut model = match loaded {
-        Ok(m) => m,
+        Ok((m, report)) => {
+            lock(&shared.info).provider = report;
+            m
+        }
         Err(e) => {
             tracing::error!("engine start-up failed: {e}");
             let e = Arc::new(e);
@@ -151,6 +157,21 @@ pub(crate) fn run(
     }
     .serve(jobs, &mut warm);
     shared.set(EngineState::Stopped);
+}
+
+/// What a provider other than the CPU synthesizes to be checked and timed
+/// ([`provider::load`]): the warm-up's first sentence, as phonemes (no G2P tables are loaded
+/// yet), in the warm-up voice.
+fn probe(voices: &VoiceBank, voice: &str) -> Probe {
+    /// "The engine warms itself up with a sentence." ([`WARM_SENTENCE`]) in misaki's phonemes.
+    const PHONEMES: &str = "ði ˈɛnʤən wˈɔɹmz ɪtsˈɛlf ˌʌp wɪð ɐ sˈɛntᵊns.";
+    let tokens = crate::vocab::tokenize(PHONEMES);
+    let style = voices
+        .load(voice)
+        .or_else(|_| voices.load(DEFAULT_VOICE))
+        .map(|pack| pack.style(tokens.len()).to_vec())
+        .unwrap_or_else(|_| vec![0.0; STYLE_DIM]);
+    Probe { tokens, style }
 }
 
 /// Readings in progress and the model they share.

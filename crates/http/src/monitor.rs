@@ -105,7 +105,9 @@ pub async fn status(State(state): State<Arc<AppState>>) -> Response {
             "precision": utter_engine::model::precision(&info.model),
             "windowed_decoding": info.windowed_decoding,
         },
-        "execution_provider": info.execution_providers.first(),
+        "execution_provider": info.provider.running,
+        "execution_provider_requested": info.provider.requested,
+        "execution_provider_fallback": info.provider.fallback_reason,
         "warm_up": {
             "ready_after_ms": info.ready_warm_up_ms,
             "complete": info.warm_up_complete,
@@ -161,14 +163,14 @@ pub async fn optimization(State(state): State<Arc<AppState>>) -> Response {
             "phoneme_hit_rate": info.phoneme_cache.hit_rate(),
         },
         "execution_provider": {
-            "requested": info.execution_providers,
+            "requested": info.provider.requested,
+            "running": info.provider.running,
+            "fallback_reason": info.provider.fallback_reason,
+            "measured": info.provider.timings,
             "model_load_ms": info.load_ms,
             "optimized_graph_reused": info.optimized_graph_reused,
-            "note": if cfg!(target_os = "macos") {
-                "CoreML is asked for first; ONNX Runtime runs what CoreML cannot on the CPU"
-            } else {
-                "CPU: the only provider in this build"
-            },
+            "note": "CPU unless --ep / UTTER_EP / the settings ask for coreml or auto; a provider \
+                that cannot be registered, built or run falls back to the CPU, with the reason",
         },
         "threads": {
             "intra_op": info.threads,

@@ -3,6 +3,7 @@
 mod bad_input;
 mod commands;
 mod intelligibility;
+#[allow(dead_code)] // each test target uses some of the helpers
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -86,3 +86,32 @@ fn a_megabyte_of_text_starts_promptly_and_can_be_cancelled() {
     );
     synthesis.cancel();
 }
+
+#[test]
+fn the_runtime_reports_its_version_and_another_version_is_refused_with_the_fix() {
+    let config = crate::config();
+    let expected = config
+        .ort_version
+        .clone()
+        .expect("the manifest pins a version");
+    let version = utter_engine::model::runtime_version(&config.ort_library).expect("loads");
+    assert_eq!(version, expected, "the fetched library is the pinned one");
+    // The shared environment (loaded once per process) is checked against every caller's
+    // expectation, not only the first's.
+    let (_, loaded) = utter_engine::model::environment(&config.ort_library, Some(&expected))
+        .expect("the pinned version loads");
+    assert_eq!(loaded, expected);
+    let err = utter_engine::model::environment(&config.ort_library, Some("1.0.0"))
+        .expect_err("another version is refused");
+    let message = err.to_string();
+    assert!(
+        message.contains(&expected) && message.contains("1.0.0"),
+        "says both versions: {message}"
+    );
+    assert!(message.contains("utter setup"), "says the fix: {message}");
+    // A file that is not a library is an error, not a crash.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junk = dir.path().join("libonnxruntime.so");
+    std::fs::write(&junk, vec![0u8; 4096]).expect("write");
+    assert!(utter_engine::model::runtime_version(&junk).is_err());
+}

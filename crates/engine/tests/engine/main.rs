@@ -15,21 +15,17 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The engine config for the checkout's assets; panics with the fix if they are missing.
+/// The engine config for the checkout's assets (as `utter setup` lays them out, the library's
+/// version checked as the shells check it); panics with the fix if they are missing.
 pub fn config() -> EngineConfig {
-    let root = root();
-    let model = root.join("models/kokoro-v1.0.int8.onnx");
-    let lib = root.join(if cfg!(target_os = "macos") {
-        "models/onnxruntime/libonnxruntime.1.32.0.dylib"
-    } else {
-        "models/onnxruntime/libonnxruntime.so.1.32.0"
-    });
+    let paths = utter_assets::AssetPaths::at(root());
     assert!(
-        model.is_file(),
+        paths.model.is_file(),
         "{} is missing: run `utter setup` first",
-        model.display()
+        paths.model.display()
     );
-    let mut config = EngineConfig::new(model, root.join("voices"), lib);
+    let mut config = EngineConfig::new(paths.model, paths.voices_dir, paths.ort_library);
+    config.ort_version = paths.ort_version;
     config.warm_up = false;
     config
 }

@@ -28,17 +28,9 @@ pub fn root() -> PathBuf {
 pub fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
     Arc::clone(ENGINE.get_or_init(|| {
-        let root = root();
-        let lib = if cfg!(target_os = "macos") {
-            "models/onnxruntime/libonnxruntime.1.32.0.dylib"
-        } else {
-            "models/onnxruntime/libonnxruntime.so.1.32.0"
-        };
-        let config = EngineConfig::new(
-            root.join("models/kokoro-v1.0.int8.onnx"),
-            root.join("voices"),
-            root.join(lib),
-        );
+        let paths = utter_assets::AssetPaths::at(root());
+        let mut config = EngineConfig::new(paths.model, paths.voices_dir, paths.ort_library);
+        config.ort_version = paths.ort_version;
         let engine = Engine::start(config).expect("engine starts");
         assert!(engine.wait_ready(Duration::from_secs(180)).expect("loads"));
         Arc::new(engine)
