@@ -22,6 +22,8 @@ mod window;
 use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
+pub use start::self_check;
+
 /// Runs the app until the user quits.
 pub fn run() {
     let app = tauri::Builder::default()
@@ -74,14 +76,16 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|_app, event| {
+    app.run(|_app, event| match event {
         // Closing the window leaves Utter in the tray; only Quit (an exit code) ends it.
-        if let RunEvent::ExitRequested {
+        RunEvent::ExitRequested {
             code: None, api, ..
-        } = event
-        {
-            api.prevent_exit();
-        }
+        } => api.prevent_exit(),
+        // Opened again from Finder, Spotlight or `open -a Utter` while it runs: show the window
+        // (a menu-bar app has no Dock icon to click).
+        #[cfg(target_os = "macos")]
+        RunEvent::Reopen { .. } => window::show(_app, "voices"),
+        _ => {}
     });
 }
 
