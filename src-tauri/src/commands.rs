@@ -65,6 +65,10 @@ pub struct SettingsView {
     config_dir: String,
     first_launch: bool,
     warnings: Vec<String>,
+    /// See [`crate::state::Status::access`].
+    access: &'static str,
+    /// The execution provider the engine runs on now, and why (it changes at the next start).
+    execution_provider: Option<utter_engine::ProviderReport>,
 }
 
 #[tauri::command]
@@ -188,7 +192,46 @@ pub fn settings(app: AppHandle) -> SettingsView {
         config_dir: st.config_dir.display().to_string(),
         first_launch: st.first_launch,
         warnings: lock(&st.warnings).clone(),
+        access: lock(&st.access).as_str(),
+        execution_provider: st.core.get().map(|c| c.engine().info().provider),
     }
+}
+
+/// Asks for the Accessibility permission: the system's dialog where macOS still shows it, and
+/// the System Settings pane where it is granted. Returns the state now.
+#[tauri::command]
+pub fn grant_access(app: AppHandle) -> &'static str {
+    let st = state(&app);
+    let now = utter_selection::permission(true);
+    if now == utter_selection::Permission::Missing
+        && cfg!(target_os = "macos")
+        && let Err(e) = std::process::Command::new("open")
+            .arg(utter_selection::PERMISSION_SETTINGS_URL)
+            .spawn()
+    {
+        tracing::warn!("cannot open System Settings: {e}");
+    }
+    *lock(&st.access) = now;
+    now.as_str()
+}
+
+/// Chooses the execution provider ("cpu", "coreml" or "auto"); it takes effect when the engine
+/// next starts ([`restart`]).
+#[tauri::command]
+pub fn set_execution_provider(app: AppHandle, provider: String) -> Result<SettingsView> {
+    let choice: utter_engine::ProviderChoice = provider
+        .parse()
+        .map_err(|e: String| CommandError::new("invalid", e))?;
+    state(&app)
+        .update_settings(|s| s.execution_provider = choice.to_string())
+        .map_err(|e| CommandError::new("save", e))?;
+    Ok(settings(app))
+}
+
+/// Restarts Utter (a new engine with the saved settings), as Quit and open would.
+#[tauri::command]
+pub fn restart(app: AppHandle) {
+    app.restart();
 }
 
 #[tauri::command]
@@ -254,6 +297,14 @@ pub fn read_selection_at(app: &AppHandle, pressed: Instant) -> Result<()> {
     };
     match captured {
         Ok(c) => {
+            if c.permission_missing {
+                tell(
+                    app,
+                    "Reading the clipboard",
+                    "Utter has no Accessibility access yet, so it is reading what you copied, \
+                     not what you selected. Grant it in Utter's Settings › Selection.",
+                );
+            }
             *lock(&st.last_capture) = Some(CaptureInfo {
                 origin: match c.origin {
                     Origin::Selection => "selection",

@@ -41,6 +41,14 @@ pub fn run() {
             None,
         ))
         .plugin(tauri_plugin_notification::init())
+        // Back in the window after granting access in System Settings: show it at once.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(true) = event
+                && let Some(st) = window.app_handle().try_state::<state::AppState>()
+            {
+                st.refresh_access();
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::status,
             commands::voices,
@@ -61,6 +69,9 @@ pub fn run() {
             commands::set_api,
             commands::dismiss_warnings,
             commands::performance,
+            commands::grant_access,
+            commands::set_execution_provider,
+            commands::restart,
         ])
         .setup(|app| {
             setup(app.handle());

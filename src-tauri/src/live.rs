@@ -15,6 +15,9 @@ use crate::state::{CaptureInfo, lock, state};
 const TICK: Duration = Duration::from_millis(250);
 /// Performance figures are pushed every this many ticks (2 Hz).
 const PERFORMANCE_EVERY: u32 = 2;
+/// The Accessibility permission is re-checked every this many ticks (5 s; also whenever the
+/// window gains focus), so a grant made in System Settings shows in the tray by itself.
+const ACCESS_EVERY: u32 = 20;
 /// Memory is re-read from the system this often (a process scan is not free).
 const MEMORY_EVERY: Duration = Duration::from_secs(2);
 /// Utterances in the chart.
@@ -257,6 +260,9 @@ fn run(app: &AppHandle) {
             let voice = lock(&st.settings).voice.clone();
             crate::tray::build_voices(app, &voice);
             voices_built = true;
+        }
+        if tick.is_multiple_of(ACCESS_EVERY) {
+            st.refresh_access();
         }
         let status = st.status();
         if shown.as_ref() != Some(&status) {

@@ -10,7 +10,7 @@ use tauri::{AppHandle, Manager};
 use utter_core::Core;
 use utter_core::settings::{Action, Settings};
 use utter_engine::EngineState;
-use utter_selection::SelectionSource;
+use utter_selection::{Permission, SelectionSource};
 
 /// How long a notice ("Nothing selected") stays up.
 const NOTICE_FOR: Duration = Duration::from_secs(6);
@@ -33,6 +33,9 @@ pub struct AppState {
     pub startup_error: Mutex<Option<Problem>>,
     /// The selection source, created on first use.
     pub selection: Mutex<Option<Box<dyn SelectionSource>>>,
+    /// Whether Utter may read other apps' selections (macOS: the Accessibility permission),
+    /// re-checked when the window gains focus and every few seconds.
+    pub access: Mutex<Permission>,
     /// Shortcuts that could not be registered, by action, with the reason.
     pub shortcut_errors: Mutex<Vec<(Action, String)>>,
     /// A short-lived message (e.g. nothing was selected).
@@ -94,6 +97,9 @@ pub struct Status {
     pub voice: String,
     /// The current speed.
     pub speed: f32,
+    /// Whether the selection can be read: "not_needed" (Linux), "granted", or "missing" (the
+    /// clipboard is read instead).
+    pub access: &'static str,
 }
 
 impl AppState {
@@ -112,6 +118,7 @@ impl AppState {
             core: OnceLock::new(),
             startup_error: Mutex::new(None),
             selection: Mutex::new(None),
+            access: Mutex::new(utter_selection::permission(false)),
             shortcut_errors: Mutex::new(Vec::new()),
             notice: Mutex::new(None),
             last_capture: Mutex::new(None),
@@ -175,7 +182,15 @@ impl AppState {
             notice,
             voice,
             speed,
+            access: lock(&self.access).as_str(),
         }
+    }
+
+    /// Asks the system again whether Utter may read other apps' selections.
+    pub fn refresh_access(&self) -> Permission {
+        let now = utter_selection::permission(false);
+        *lock(&self.access) = now;
+        now
     }
 
     fn phase(&self) -> (Phase, String, Option<Problem>) {

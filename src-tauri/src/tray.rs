@@ -3,6 +3,7 @@
 //!
 //! Read selection (with its shortcut) · Stop · Pause/Resume · Voice ▸ (grouped by language,
 //! English first, then female and male, the current one checked) · Speed ▸ · Output device ▸ ·
+//! (macOS) the Accessibility state, or "Grant Accessibility Access…" while it is missing ·
 //! Performance… · Settings… · Launch at login · Quit.
 
 use std::collections::HashMap;
@@ -26,6 +27,8 @@ const SPEEDS: [f32; 8] = [0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0];
 /// The menu items that change while the app runs.
 pub struct TrayMenu {
     status: MenuItem<Wry>,
+    /// macOS: the Accessibility permission (where reading the selection needs one).
+    access: Option<MenuItem<Wry>>,
     actions: HashMap<Action, MenuItem<Wry>>,
     voice_menu: Submenu<Wry>,
     voices: Mutex<HashMap<String, CheckMenuItem<Wry>>>,
@@ -99,8 +102,19 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
             .unwrap_or(settings.launch_at_login),
         None::<&str>,
     )?;
+    let access = if cfg!(target_os = "macos") {
+        Some(MenuItem::with_id(
+            app,
+            "access",
+            access_text(st.status().access),
+            st.status().access == "missing",
+            None::<&str>,
+        )?)
+    } else {
+        None
+    };
     let separator = || PredefinedMenuItem::separator(app);
-    let items: Vec<Box<dyn IsMenuItem<Wry>>> = vec![
+    let mut items: Vec<Box<dyn IsMenuItem<Wry>>> = vec![
         Box::new(status.clone()),
         Box::new(separator()?),
         Box::new(actions[&Action::ReadSelection].clone()),
@@ -111,6 +125,12 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
         Box::new(speed_menu),
         Box::new(device_menu.clone()),
         Box::new(separator()?),
+    ];
+    if let Some(access) = &access {
+        items.push(Box::new(access.clone()));
+        items.push(Box::new(separator()?));
+    }
+    let rest: [Box<dyn IsMenuItem<Wry>>; 5] = [
         Box::new(MenuItem::with_id(
             app,
             "performance",
@@ -136,6 +156,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
             None::<&str>,
         )?),
     ];
+    items.extend(rest);
     let refs: Vec<&dyn IsMenuItem<Wry>> = items.iter().map(|b| b.as_ref()).collect();
     let menu = Menu::with_items(app, &refs)?;
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
@@ -150,6 +171,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
     tray.build(app)?;
     app.manage(TrayMenu {
         status,
+        access,
         actions,
         voice_menu,
         voices: Mutex::new(HashMap::new()),
@@ -174,6 +196,9 @@ fn on_menu(app: &AppHandle, id: &str) {
         "stop" => crate::shortcuts::perform(app, Action::Stop, now),
         "pause" => crate::shortcuts::perform(app, Action::Pause, now),
         "performance" => crate::window::show(app, "performance"),
+        "access" => {
+            crate::commands::grant_access(app.clone());
+        }
         "settings" => crate::window::show(app, "settings"),
         "launch" => {
             let on = menu(app).is_some_and(|m| m.launch.is_checked().unwrap_or(false));
@@ -348,11 +373,24 @@ pub fn show_shortcuts(app: &AppHandle, shortcuts: &Shortcuts) {
     }
 }
 
+/// The tray's line for the Accessibility permission.
+fn access_text(access: &str) -> &'static str {
+    match access {
+        "granted" => "Accessibility: on (reads the selection in any app)",
+        "missing" => "Grant Accessibility Access… (reading the clipboard until then)",
+        _ => "Accessibility: not needed",
+    }
+}
+
 /// Shows `status` in the tray: the icon for its phase, its words in the first menu line.
 pub fn show(app: &AppHandle, status: &Status) {
     let Some(m) = menu(app) else {
         return;
     };
+    if let Some(access) = &m.access {
+        let _ = access.set_text(access_text(status.access));
+        let _ = access.set_enabled(status.access == "missing");
+    }
     let line = match &status.notice {
         Some(n) => n.clone(),
         None => format!("Utter — {}", status.message),

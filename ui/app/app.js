@@ -39,13 +39,14 @@ function showError(e) {
   const message = (e && e.message) || String(e);
   banner("error", "Something went wrong.", message, "");
 }
-function banner(kind, title, text, fix, dismissable) {
+function banner(kind, title, text, fix, dismissable, grant) {
   const b = $("banner");
   b.className = "banner " + kind;
   $("banner-title").textContent = title;
   $("banner-text").textContent = text;
   $("banner-fix").textContent = fix || "";
   $("banner-dismiss").hidden = !dismissable;
+  $("banner-grant").hidden = !grant;
   b.hidden = false;
 }
 $("banner-dismiss").addEventListener("click", async () => {
@@ -74,11 +75,14 @@ function onStatus(s) {
     banner("error", s.problem.message, "", s.problem.fix);
   } else if (s.notice) {
     banner("info", s.notice, "", "");
+  } else if (s.access === "missing") {
+    banner("info", "Utter is reading the clipboard, not your selection:", "it needs Accessibility access to see what you select in other apps.", "", false, true);
   } else if (state.warnings && state.warnings.length) {
     banner("", "Note:", state.warnings.join(" "), "", true);
   } else {
     $("banner").hidden = true;
   }
+  renderAccess(s.access);
   if (s.phase !== "loading" && !state.voices) loadVoices();
   if (s.voice && s.voice !== state.voice) markVoice(s.voice);
   if (document.activeElement !== $("speed")) setSpeedUi(s.speed);
@@ -202,8 +206,58 @@ async function loadSettings() {
   $("welcome-stop").textContent = pretty(view.settings.shortcuts.stop);
   renderShortcuts(view);
   renderApi(view.api);
+  renderAccess(view.access);
+  renderEngine(view);
   return view;
 }
+
+// ---- selection access (macOS: the Accessibility permission) -------------------------------
+const ACCESS_TEXT = {
+  not_needed: "Utter reads the selection in any app directly; no permission is needed here.",
+  granted: "Accessibility access is on: Utter reads what you select in any app. Your clipboard is always left as it was.",
+  missing: "Utter has no Accessibility access, so it reads the clipboard instead of your selection.",
+};
+function renderAccess(access) {
+  if (!access) return;
+  $("access-text").textContent = ACCESS_TEXT[access] || access;
+  $("access-text").dataset.access = access;
+  $("access-grant").hidden = access !== "missing";
+  $("access-help").hidden = access !== "missing";
+}
+async function grantAccess() {
+  try {
+    renderAccess(await invoke("grant_access"));
+  } catch (e) {
+    showError(e);
+  }
+}
+$("access-grant").addEventListener("click", grantAccess);
+$("banner-grant").addEventListener("click", grantAccess);
+
+// ---- engine: execution provider -----------------------------------------------------------
+function renderEngine(view) {
+  const chosen = view.settings.execution_provider || "cpu";
+  $("execution-provider").value = chosen;
+  const ep = view.execution_provider;
+  $("ep-status").textContent = ep ? `Running on ${epSummary(ep)}.` : "The engine is starting.";
+  $("ep-restart-row").hidden = !ep || ep.requested === chosen;
+}
+function epSummary(ep) {
+  let line = ep.running;
+  if (ep.fallback_reason) line += ` (${ep.fallback_reason})`;
+  else if (ep.requested === "auto" && ep.timings.length) {
+    line += " (measured: " + ep.timings.map((t) => `${t.provider} ${t.median_ms == null ? "failed" : Math.round(t.median_ms) + " ms"}`).join(", ") + ")";
+  }
+  return line;
+}
+$("execution-provider").addEventListener("change", async () => {
+  try {
+    renderEngine(await invoke("set_execution_provider", { provider: $("execution-provider").value }));
+  } catch (e) {
+    showError(e);
+  }
+});
+$("ep-restart").addEventListener("click", () => invoke("restart").catch(showError));
 function renderShortcuts(view) {
   const table = $("shortcut-table");
   table.replaceChildren();

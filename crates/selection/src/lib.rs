@@ -5,24 +5,29 @@
 //! * **Linux/X11** ([`x11`]): the PRIMARY selection (what is highlighted), read without
 //!   touching the clipboard; else the CLIPBOARD.
 //! * **macOS** (`macos`): the focused element's selected text through the Accessibility API;
-//!   where an app does not expose it, a simulated ⌘C with the clipboard saved before and put
-//!   back after ([`copy_preserving_clipboard`]); else the clipboard. The Accessibility
-//!   permission is asked for once, with a one-line reason.
+//!   where an app does not expose it, a simulated ⌘C with the whole pasteboard saved before and
+//!   put back after ([`copy_preserving_clipboard`]); else the clipboard. Until the user grants
+//!   the Accessibility permission, the clipboard is read and the capture says so
+//!   ([`Captured::permission_missing`]).
 //!
 //! Nothing selected and nothing on the clipboard is [`CaptureError::Nothing`]: the app shows a
 //! notification and says nothing. The user's clipboard is never left changed: the only path that
-//! writes to it ([`copy_preserving_clipboard`]) restores it whatever happens, and it is the same
-//! code on every platform, so the Linux tests exercise what the Mac runs.
+//! writes to it ([`copy_preserving_clipboard`]) restores every item and type, and it is the same
+//! code on every platform over a [`Pasteboard`], so the Linux tests run what the Mac runs, on the
+//! X11 CLIPBOARD ([`x11::clipboard`]).
 
-mod clipboard;
+#[cfg(all(not(target_os = "macos"), feature = "mac-check"))]
+#[path = "macos/pasteboard.rs"]
+pub mod mac_pasteboard_check;
 #[cfg(target_os = "macos")]
 mod macos;
+mod pasteboard;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub mod x11;
 
 use std::time::{Duration, Instant};
 
-pub use clipboard::{ClipboardSnapshot, copy_preserving_clipboard};
+pub use pasteboard::{Copied, LateCopy, Pasteboard, copy_preserving_clipboard};
 
 /// Where the captured text came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +47,9 @@ pub struct Captured {
     pub origin: Origin,
     /// How long capturing took.
     pub took: Duration,
+    /// The selection could not be read for want of a permission (macOS: Accessibility), so
+    /// this is the clipboard's text: the user must be told, not left to wonder.
+    pub permission_missing: bool,
 }
 
 /// Why there is no text to read.
@@ -62,19 +70,55 @@ pub enum CaptureError {
 pub trait SelectionSource: Send {
     /// The selected text, else the clipboard's text.
     fn capture(&mut self) -> Result<Captured, CaptureError>;
-
-    /// True if the platform permission the selection needs is granted (always true where none
-    /// is needed). With `prompt`, the system is asked to show its permission dialog.
-    fn permission_granted(&mut self, prompt: bool) -> bool {
-        let _ = prompt;
-        true
-    }
 }
 
 /// The one line shown where macOS asks for the Accessibility permission.
 pub const PERMISSION_REASON: &str = "Utter reads the text you select aloud. To see the selection \
     in other apps it needs Accessibility access: System Settings › Privacy & Security › \
     Accessibility › Utter. Until then it reads the clipboard.";
+
+/// The System Settings pane where the Accessibility permission is granted (macOS 13 and later
+/// open it from this address with `open`).
+pub const PERMISSION_SETTINGS_URL: &str =
+    "x-apple.systempreferences:com.apple.preference.security?Privacy_Accessibility";
+
+/// Whether reading other apps' selections needs a permission here, and whether it is granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// This platform needs none (X11: the PRIMARY selection is anyone's to read).
+    NotNeeded,
+    /// Granted.
+    Granted,
+    /// Not granted: the clipboard is read instead.
+    Missing,
+}
+
+impl Permission {
+    /// "not_needed", "granted" or "missing", for the UI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotNeeded => "not_needed",
+            Self::Granted => "granted",
+            Self::Missing => "missing",
+        }
+    }
+}
+
+/// Whether reading other apps' selections needs a permission here, and whether this process has
+/// it. With `prompt`, macOS is asked to show its permission dialog (it does so once per app;
+/// the System Settings pane, [`PERMISSION_SETTINGS_URL`], is the way after that). Cheap: no
+/// selection source needed.
+pub fn permission(prompt: bool) -> Permission {
+    #[cfg(target_os = "macos")]
+    {
+        macos::permission(prompt)
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let _ = prompt;
+        Permission::NotNeeded
+    }
+}
 
 /// This platform's selection source.
 pub fn system() -> Result<Box<dyn SelectionSource>, CaptureError> {
@@ -118,9 +162,11 @@ fn found(
         text,
         origin,
         took: started.elapsed(),
+        permission_missing: false,
     })
 }
 
+#[cfg(all(unix, not(target_os = "macos")))]
 fn unavailable(e: arboard::Error) -> CaptureError {
     CaptureError::Unavailable(e.to_string())
 }

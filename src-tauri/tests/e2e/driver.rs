@@ -195,6 +195,14 @@ impl Ui {
             .unwrap_or_else(|e| panic!("keys reach {css}: {e}"));
     }
 
+    /// Chooses the option with `value` in a `<select>`, as a click on it would.
+    pub fn select(&self, css: &str, value: &str) {
+        let el = self.element(css);
+        self.runtime
+            .block_on(el.select_by_value(value))
+            .unwrap_or_else(|e| panic!("{css} offers {value}: {e}"));
+    }
+
     /// Types into a text field (one key event per character).
     pub fn type_into(&self, css: &str, text: &str) {
         self.keys(css, text);

@@ -214,6 +214,40 @@ fn select_press_the_shortcut_hear_it_see_it_in_the_panel_and_find_the_voice_kept
         panel.display()
     );
 
+    // The engine's facts: the provider that runs.
+    assert_eq!(
+        ui.text("#fact-ep"),
+        "CPU",
+        "the panel names the provider that runs"
+    );
+
+    // Settings: the selection needs no permission here, and the execution provider can be
+    // changed (for the next start), saved, and changed back.
+    ui.click("#tab-settings");
+    ui.wait_until("the selection's access is shown", || {
+        ui.attr("#access-text", "data-access") == Some("not_needed".into())
+    });
+    assert!(!ui.visible("#access-grant"), "nothing to grant on Linux");
+    assert!(
+        ui.text("#ep-status").starts_with("Running on CPU"),
+        "the provider that runs: {}",
+        ui.text("#ep-status")
+    );
+    ui.select("#execution-provider", "auto");
+    wait_saved(config.path(), "the execution provider", |s| {
+        s["execution_provider"] == "auto"
+    });
+    ui.wait_until("the window offers a restart", || {
+        ui.visible("#ep-restart-row")
+    });
+    std::fs::write(artifacts().join("settings.png"), ui.screenshot()).expect("screenshot");
+    ui.select("#execution-provider", "cpu");
+    wait_saved(config.path(), "the execution provider", |s| {
+        s["execution_provider"] == "cpu"
+    });
+    ui.wait_until("no restart needed", || !ui.visible("#ep-restart-row"));
+    ui.click("#tab-performance");
+
     // Nothing selected and nothing copied: a notice, no sound.
     let quiet = Recording::start();
     Command::new("xsel")

@@ -1,5 +1,10 @@
 //! Linux/X11: the PRIMARY selection (whatever is highlighted, in any X11 app), else the
-//! CLIPBOARD. Reading PRIMARY leaves both untouched.
+//! CLIPBOARD. Reading PRIMARY leaves both untouched, so no copy is ever simulated here.
+//!
+//! [`clipboard`] is the X11 CLIPBOARD as a [`crate::Pasteboard`]: the Linux twin of the Mac's
+//! pasteboard, on which the tests run the clipboard-preserving copy the Mac uses.
+
+pub mod clipboard;
 
 use std::time::Instant;
 
