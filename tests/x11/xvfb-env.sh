@@ -7,6 +7,9 @@
 #                        # so call it from your own trap if the script keeps running
 #
 # Xvfb picks a free display number itself (-displayfd), so parallel runs never collide.
+# -noreset: an X server resets when its last client disconnects, and a client connecting during
+# the reset is dropped ("connection reset by peer"); tests connect and disconnect one after
+# another, as no desktop session would.
 
 utter_x11_start() {
   if [ -n "${DISPLAY:-}" ]; then
@@ -14,7 +17,7 @@ utter_x11_start() {
   fi
   command -v Xvfb >/dev/null || { echo "xvfb-env: Xvfb is missing (apt install xvfb)" >&2; return 1; }
   UTTER_X11_DIR=$(mktemp -d)
-  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$UTTER_X11_DIR/display" \
+  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$UTTER_X11_DIR/display" \
     >"$UTTER_X11_DIR/xvfb.log" 2>&1 &
   UTTER_X11_PID=$!
   local i
