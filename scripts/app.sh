@@ -11,6 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(uname -s)" = Darwin ]; then
   bash scripts/bundle-mac.sh
+  # A running Utter is the previous build: `open` would only bring its window forward.
+  if pkill -x utter-app 2>/dev/null; then
+    echo "Stopped the Utter that was running (the previous build)." >&2
+    sleep 1
+  fi
   echo "Starting Utter: it lives in the menu bar. Quit it from there." >&2
   exec open target/release/bundle/macos/Utter.app --args --window
 fi

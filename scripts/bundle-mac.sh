@@ -27,7 +27,7 @@ cargo build --release --quiet -p utter-cli
 ./target/release/utter setup
 if ! cargo tauri --version >/dev/null 2>&1; then
   echo "bundle-mac.sh: installing the Tauri CLI (cargo install tauri-cli; once, a few minutes)" >&2
-  cargo install tauri-cli --version '^2' --locked --quiet
+  cargo install tauri-cli --version 2.12.4 --locked --quiet
 fi
 bundles="${UTTER_BUNDLES:-app}"
 if [ -n "${APPLE_SIGNING_IDENTITY:-}" ] && [ "$APPLE_SIGNING_IDENTITY" != "-" ]; then
@@ -45,5 +45,22 @@ echo "== the ONNX Runtime library in Contents/Frameworks" >&2
 codesign --display --verbose=2 "$app/Contents/Frameworks/libonnxruntime.dylib" 2>&1 |
   grep -E '^(Identifier|Format|Signature|Authority|TeamIdentifier|CodeDirectory)' >&2 || true
 echo "== the app loads it and speaks (utter-app --self-check)" >&2
-"$app/Contents/MacOS/utter-app" --self-check
+report=$("$app/Contents/MacOS/utter-app" --self-check)
+echo "$report"
+# From the bundle, not from this checkout: the runtime in Frameworks, the model in Resources.
+contents=$(cd "$app/Contents" && pwd -P)
+python3 - "$contents" "$report" <<'EOF'
+import json, os, sys
+contents, report = sys.argv[1], json.loads(sys.argv[2])
+checks = {
+    "the check passed": report.get("ok") is True,
+    "ONNX Runtime from Contents/Frameworks":
+        os.path.realpath(report["ort_library"]).startswith(contents + "/Frameworks/"),
+    "assets from Contents/Resources":
+        os.path.realpath(report["assets"]).startswith(contents + "/Resources"),
+}
+for what, ok in checks.items():
+    print(("ok   " if ok else "FAIL ") + what, file=sys.stderr)
+sys.exit(0 if all(checks.values()) else 1)
+EOF
 echo "bundle-mac.sh: $app is ready" >&2

@@ -158,7 +158,8 @@ pub fn speak(app: AppHandle, text: String) -> Result<()> {
     Ok(state(&app).core()?.speak(&text)?)
 }
 
-#[tauri::command]
+/// Off the main thread (`async`): a capture waits on other apps and may post ⌘C.
+#[tauri::command(async)]
 pub fn read_selection(app: AppHandle) -> Result<()> {
     read_selection_at(&app, Instant::now())
 }
@@ -203,13 +204,22 @@ pub fn settings(app: AppHandle) -> SettingsView {
 pub fn grant_access(app: AppHandle) -> &'static str {
     let st = state(&app);
     let now = utter_selection::permission(true);
-    if now == utter_selection::Permission::Missing
-        && cfg!(target_os = "macos")
-        && let Err(e) = std::process::Command::new("open")
-            .arg(utter_selection::PERMISSION_SETTINGS_URL)
-            .spawn()
-    {
-        tracing::warn!("cannot open System Settings: {e}");
+    if now == utter_selection::Permission::Missing && cfg!(target_os = "macos") {
+        // `open` returns once System Settings is asked to show the pane; waited for off the
+        // main thread, so no zombie is left.
+        let opened = std::thread::Builder::new()
+            .name("utter-open-settings".into())
+            .spawn(|| {
+                let status = std::process::Command::new("open")
+                    .arg(utter_selection::PERMISSION_SETTINGS_URL)
+                    .status();
+                if let Err(e) = status {
+                    tracing::warn!("cannot open System Settings: {e}");
+                }
+            });
+        if let Err(e) = opened {
+            tracing::warn!("cannot open System Settings: {e}");
+        }
     }
     *lock(&st.access) = now;
     now.as_str()

@@ -44,7 +44,11 @@ fn bundle_dir(name: &str) -> Option<PathBuf> {
     if !cfg!(target_os = "macos") {
         return None;
     }
-    let exe = tauri::utils::platform::current_exe().ok()?;
+    // tauri's resolves the bundle through symlinks safely, and refuses a path with a symlinked
+    // ancestor (a checkout under /tmp, say): then the plain one.
+    let exe = tauri::utils::platform::current_exe()
+        .or_else(|_| std::env::current_exe())
+        .ok()?;
     Some(exe.parent()?.parent()?.join(name))
 }
 

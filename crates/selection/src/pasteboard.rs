@@ -115,19 +115,25 @@ fn put_back<P: Pasteboard>(board: &mut P, saved: &P::Snapshot, landed: i64) {
 
 impl<S> LateCopy<S> {
     /// Watches the clipboard for `grace`: if the copy lands after all, its text is taken off
-    /// and the clipboard restored as it was. Returns the late text, if one landed. Blocking: a
-    /// caller that must go on runs it on a thread of its own, with a pasteboard of its own.
+    /// and the clipboard restored as it was. Returns the late text, if one landed. The watch
+    /// ends early, leaving the clipboard alone, once `stop` says so: the next capture begins, or
+    /// the user has typed since (a change then may be their own copy). Blocking: a caller that
+    /// must go on runs it on a thread of its own, with a pasteboard of its own.
     pub fn watch<P: Pasteboard<Snapshot = S>>(
         self,
         board: &mut P,
         grace: Duration,
+        stop: impl Fn() -> bool,
     ) -> Option<String> {
         let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
+        while Instant::now() < deadline && !stop() {
             match board.change_count() {
                 Ok(now) if now != self.before => {
                     // Give the app a moment to write all its types, then restore.
                     std::thread::sleep(POLL * 4);
+                    if stop() {
+                        return None;
+                    }
                     let text = board.text().ok().flatten();
                     let Ok(landed) = board.change_count() else {
                         return text;
@@ -278,7 +284,7 @@ mod tests {
         board
             .script
             .push_back((2, vec![item("text", "late words")]));
-        let text = late.watch(&mut board, Duration::from_secs(1));
+        let text = late.watch(&mut board, Duration::from_secs(1), || false);
         assert_eq!(text.as_deref(), Some("late words"));
         assert_eq!(
             board.items,
@@ -291,8 +297,36 @@ mod tests {
             panic!("nothing landed");
         };
         let restores = board.restores;
-        assert_eq!(late.watch(&mut board, Duration::from_millis(30)), None);
+        assert_eq!(
+            late.watch(&mut board, Duration::from_millis(30), || false),
+            None
+        );
         assert_eq!(board.restores, restores);
+    }
+
+    #[test]
+    fn a_stopped_watch_leaves_a_later_change_alone() {
+        let mut board = Board::default();
+        board.write(user_clipboard());
+        let got = copy_preserving_clipboard(&mut board, || Ok(()), Duration::from_millis(10));
+        let Ok(Copied::Nothing(late)) = got else {
+            panic!("nothing landed");
+        };
+        // The user copies something of their own, having typed: once `stop` says so, the
+        // change is left alone.
+        board.calls = 0;
+        board
+            .script
+            .push_back((1, vec![item("text", "the user's own copy")]));
+        let looks = std::cell::Cell::new(0);
+        let typed = || {
+            looks.set(looks.get() + 1);
+            looks.get() > 1
+        };
+        assert_eq!(late.watch(&mut board, Duration::from_secs(1), typed), None);
+        assert_eq!(board.count, 2, "the change was seen");
+        assert_eq!(board.restores, 0);
+        assert_eq!(board.items, vec![item("text", "the user's own copy")]);
     }
 
     #[test]

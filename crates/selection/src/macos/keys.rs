@@ -1,10 +1,12 @@
 //! The synthesized ⌘C, and waiting for the shortcut's own modifiers to be let go first.
 //!
 //! Checked by hand against core-graphics 0.25 (`CGEventSource::new`, `CGEvent::
-//! new_keyboard_event`, `set_flags`, `post`) and CGEventSource.h (`CGEventSourceFlagsState`
-//! takes a `CGEventSourceStateID`, an `int32_t`, and returns `CGEventFlags`, a `uint64_t`).
+//! new_keyboard_event`, `set_flags`, `post`) and CGEventSource.h / CGEventTypes.h
+//! (`CGEventSourceFlagsState` takes a `CGEventSourceStateID`, an `int32_t`, and returns
+//! `CGEventFlags`, a `uint64_t`; `CGEventSourceCounterForEventType` takes the state id and a
+//! `CGEventType`, a `uint32_t` where `kCGEventKeyDown` is 10, and returns a `uint32_t`).
 
-#![allow(unsafe_code)] // one FFI call: CGEventSourceFlagsState, which takes and returns integers.
+#![allow(unsafe_code)] // two FFI calls that take and return integers only.
 
 use std::time::{Duration, Instant};
 
@@ -15,12 +17,23 @@ use core_graphics::event_source::{CGEventSource, CGEventSourceStateID};
 const KEY_C: CGKeyCode = 8;
 /// `kCGEventSourceStateCombinedSessionState`: the keys as every source together holds them.
 const COMBINED_SESSION_STATE: i32 = 0;
+/// `kCGEventSourceStateHIDSystemState`: the hardware's events (and events posted as such).
+const HID_SYSTEM_STATE: i32 = 1;
+/// `kCGEventKeyDown`.
+const KEY_DOWN: u32 = 10;
 /// ⇧ ⌃ ⌥ ⌘ (`kCGEventFlagMaskShift`, `…Control`, `…Alternate`, `…Command`).
 const MODIFIERS: u64 = 0x0002_0000 | 0x0004_0000 | 0x0008_0000 | 0x0010_0000;
 
 #[link(name = "CoreGraphics", kind = "framework")]
 unsafe extern "C" {
     fn CGEventSourceFlagsState(state_id: i32) -> u64;
+    fn CGEventSourceCounterForEventType(state_id: i32, event_type: u32) -> u32;
+}
+
+/// Key presses so far (a counter kept by the system): a later, higher count means someone typed.
+pub fn key_downs() -> u32 {
+    // SAFETY: takes a state id and an event type by value and returns a count; no pointers.
+    unsafe { CGEventSourceCounterForEventType(HID_SYSTEM_STATE, KEY_DOWN) }
 }
 
 /// Waits, at most `max`, until no modifier key is held: the shortcut that started the capture

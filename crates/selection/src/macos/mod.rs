@@ -22,12 +22,20 @@
 //!   bundle id, for the rest of the launch: its next captures go straight to ⌘C.
 //! * ⌘C is posted once the shortcut's own ⌃⌥ are let go (waited for, at most 0.3 s), with an
 //!   unflagged key-up.
+//! * A copy that lands after the 0.25 s timeout is undone if it lands within a second, unless
+//!   the user has pressed a key since (the change may then be their own copy) or the next
+//!   capture has begun (it ends the watch first).
+//! * A clipboard a password manager marked concealed is never read aloud, and not put back after
+//!   a copy (see [`pasteboard`]).
 
 mod ax;
 mod keys;
 pub mod pasteboard;
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use objc2_app_kit::NSWorkspace;
@@ -41,7 +49,7 @@ use pasteboard::MacPasteboard;
 /// How long a simulated ⌘C may take to reach the pasteboard.
 const COPY_TIMEOUT: Duration = Duration::from_millis(250);
 /// How long a copy that missed [`COPY_TIMEOUT`] is still watched for, to undo it.
-const LATE_COPY_GRACE: Duration = Duration::from_secs(2);
+const LATE_COPY_GRACE: Duration = Duration::from_secs(1);
 /// The longest any Accessibility call may wait for an app.
 const AX_TIMEOUT_SECS: f32 = 0.25;
 /// How long to wait for the shortcut's modifiers to be released before posting ⌘C.
@@ -55,17 +63,28 @@ pub struct MacSelection {
     asked: bool,
     /// Apps (bundle id, else pid) whose selection only ⌘C has given.
     copy_apps: HashSet<String>,
+    /// The watch for the last capture's late copy, if one runs; the next capture ends it first,
+    /// so two captures never touch the pasteboard at once.
+    late: Option<(Arc<AtomicBool>, JoinHandle<Option<String>>)>,
 }
 
 impl MacSelection {
-    /// The source; sets this process's Accessibility messaging timeout.
+    /// The source.
     pub fn new() -> Result<Self, CaptureError> {
-        ax::set_messaging_timeout(AX_TIMEOUT_SECS);
         Ok(Self {
             board: MacPasteboard,
             asked: false,
             copy_apps: HashSet::new(),
+            late: None,
         })
+    }
+
+    /// Ends the previous capture's late-copy watch, if it still runs.
+    fn end_late_watch(&mut self) {
+        if let Some((stop, watch)) = self.late.take() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = watch.join();
+        }
     }
 }
 
@@ -81,6 +100,7 @@ fn frontmost_app() -> Option<String> {
 impl SelectionSource for MacSelection {
     fn capture(&mut self) -> Result<Captured, CaptureError> {
         let started = Instant::now();
+        self.end_late_watch();
         if !ax::is_trusted(false) {
             // Ask once per launch (the system shows its dialog); meanwhile, the clipboard, said.
             if !self.asked {
@@ -99,6 +119,8 @@ impl SelectionSource for MacSelection {
                 Err(e) => Err(e),
             };
         }
+        // Every time: the call may not take while the permission is missing.
+        ax::set_messaging_timeout(AX_TIMEOUT_SECS);
         let app = frontmost_app();
         let known_copy_app = app.as_ref().is_some_and(|a| self.copy_apps.contains(a));
         let copy = if known_copy_app {
@@ -144,11 +166,21 @@ impl SelectionSource for MacSelection {
                 Copied::NoText => {}
                 Copied::Nothing(late) => {
                     // The app may still answer: undo its copy if it does, off this thread.
+                    // Our own ⌘C has long been counted by now, so a key pressed after this is
+                    // the user's, and a change after it may be their own copy: leave it then.
+                    let keys_now = keys::key_downs();
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let stopped = Arc::clone(&stop);
                     let spawned = std::thread::Builder::new()
                         .name("utter-late-copy".into())
-                        .spawn(move || late.watch(&mut MacPasteboard, LATE_COPY_GRACE));
-                    if let Err(e) = spawned {
-                        tracing::warn!("cannot watch for a late copy: {e}");
+                        .spawn(move || {
+                            late.watch(&mut MacPasteboard, LATE_COPY_GRACE, || {
+                                stopped.load(Ordering::SeqCst) || keys::key_downs() != keys_now
+                            })
+                        });
+                    match spawned {
+                        Ok(watch) => self.late = Some((stop, watch)),
+                        Err(e) => tracing::warn!("cannot watch for a late copy: {e}"),
                     }
                 }
             }

@@ -6,6 +6,15 @@
 //! items were lost, and HTML came back re-wrapped. A restore here writes back each item with
 //! each of its types, byte for byte, in their order.
 //!
+//! Two exceptions, by design:
+//! * **Passwords.** A clipboard a password manager marked `org.nspasteboard.ConcealedType`
+//!   (nspasteboard.org) is never read as text, so it is never spoken; and it is not put back
+//!   after a copy but left empty: the manager clears it after a while only if the clipboard's
+//!   change count has not moved, and a restore moves it, which would keep the password there.
+//! * **Promises.** Types an app only promised (`…promised…`, files it would write on paste) are
+//!   not read: reading one makes that app do the work at once, and a promise cannot be put back
+//!   once its maker no longer holds the pasteboard.
+//!
 //! Type-checked on Linux too, against GNUstep's runtime (`cargo check -p utter-selection
 //! --features mac-check`, in scripts/test.sh), because it needs no framework linked: only
 //! AppKit's classes through objc2-app-kit.
@@ -26,6 +35,18 @@ pub type Item = Vec<(String, Vec<u8>)>;
 pub struct MacSnapshot {
     /// The items, in order.
     pub items: Vec<Item>,
+    /// A password manager marked it concealed: it is not put back (see the module docs).
+    pub concealed: bool,
+}
+
+/// nspasteboard.org's marker for passwords and other secrets.
+const CONCEALED: &str = "org.nspasteboard.ConcealedType";
+
+/// True when the pasteboard holds something marked concealed.
+fn is_concealed(board: &NSPasteboard) -> bool {
+    board
+        .types()
+        .is_some_and(|types| types.to_vec().iter().any(|t| t.to_string() == CONCEALED))
 }
 
 /// The general pasteboard. Holds no Objective-C object: the pasteboard is looked up on every
@@ -60,21 +81,24 @@ impl Pasteboard for MacPasteboard {
                 item.types()
                     .to_vec()
                     .into_iter()
-                    // Reading a type an app only promised makes the app provide it now.
-                    .filter_map(|kind| {
-                        let data = item.dataForType(&kind)?;
-                        Some((kind.to_string(), data.to_vec()))
-                    })
+                    .map(|kind| (kind.to_string(), kind))
+                    .filter(|(name, _)| !name.contains("promised"))
+                    .filter_map(|(name, kind)| Some((name, item.dataForType(&kind)?.to_vec())))
                     .collect::<Item>()
             })
             .filter(|item| !item.is_empty())
-            .collect();
-        Ok(MacSnapshot { items })
+            .collect::<Vec<Item>>();
+        let concealed = items.iter().flatten().any(|(kind, _)| kind == CONCEALED);
+        Ok(MacSnapshot { items, concealed })
     }
 
     fn restore(&mut self, snapshot: &MacSnapshot) -> Result<(), CaptureError> {
         let board = general();
         board.clearContents();
+        if snapshot.concealed {
+            tracing::info!("the clipboard held a concealed item (a password): left empty");
+            return Ok(());
+        }
         if snapshot.items.is_empty() {
             return Ok(());
         }
@@ -99,8 +123,10 @@ impl Pasteboard for MacPasteboard {
     }
 
     fn text(&mut self) -> Result<Option<String>, CaptureError> {
-        Ok(general()
-            .stringForType(string_type())
-            .map(|s| s.to_string()))
+        let board = general();
+        if is_concealed(&board) {
+            return Ok(None);
+        }
+        Ok(board.stringForType(string_type()).map(|s| s.to_string()))
     }
 }

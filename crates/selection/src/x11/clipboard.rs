@@ -27,8 +27,8 @@ use x11rb::protocol::Event;
 use x11rb::protocol::xfixes::{ConnectionExt as _, SelectionEventMask};
 use x11rb::protocol::xproto::{
     Atom, AtomEnum, ChangeWindowAttributesAux, ClientMessageEvent, ConnectionExt as _,
-    CreateWindowAux, EventMask, PropMode, Property, SelectionNotifyEvent, SelectionRequestEvent,
-    Timestamp, Window, WindowClass,
+    CreateWindowAux, EventMask, GetPropertyReply, PropMode, Property, SelectionNotifyEvent,
+    SelectionRequestEvent, Timestamp, Window, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
@@ -259,12 +259,7 @@ impl X11Clipboard {
         if notified.property == NONE {
             return Ok(None);
         }
-        let reply = self
-            .conn
-            .get_property(true, window, prop, AtomEnum::ANY, 0, u32::MAX / 4)
-            .map_err(x11)?
-            .reply()
-            .map_err(x11)?;
+        let reply = self.take_property()?;
         if reply.type_ != self.atoms.incr {
             return Ok(Some((reply.type_, reply.format, reply.value)));
         }
@@ -288,12 +283,7 @@ impl X11Clipboard {
                     Some(_) => {}
                 }
             }
-            let chunk = self
-                .conn
-                .get_property(true, window, prop, AtomEnum::ANY, 0, u32::MAX / 4)
-                .map_err(x11)?
-                .reply()
-                .map_err(x11)?;
+            let chunk = self.take_property()?;
             self.conn.flush().map_err(x11)?;
             if chunk.value.is_empty() {
                 let (kind, format) = kind_format.unwrap_or((chunk.type_, chunk.format.max(8)));
@@ -302,6 +292,23 @@ impl X11Clipboard {
             kind_format.get_or_insert((chunk.type_, chunk.format));
             data.extend_from_slice(&chunk.value);
         }
+    }
+
+    /// Reads and deletes the transfer property on this side's window (the deletion tells an
+    /// `INCR` sender to go on).
+    fn take_property(&self) -> Result<GetPropertyReply, CaptureError> {
+        self.conn
+            .get_property(
+                true,
+                self.window,
+                self.atoms.transfer,
+                AtomEnum::ANY,
+                0,
+                u32::MAX / 4,
+            )
+            .map_err(x11)?
+            .reply()
+            .map_err(x11)
     }
 
     fn server(&mut self) -> Result<&Server, CaptureError> {

@@ -300,7 +300,7 @@ fn a_copy_that_lands_after_the_timeout_is_undone() {
     let Copied::Nothing(late) = got else {
         panic!("nothing landed within the timeout");
     };
-    let text = late.watch(&mut board, Duration::from_secs(3));
+    let text = late.watch(&mut board, Duration::from_secs(3), || false);
     assert_eq!(
         text.as_deref(),
         Some("late words"),
