@@ -51,6 +51,10 @@ impl Default for SessionConfig {
 
 /// The process's ONNX Runtime environment and the version its library reported.
 static ENVIRONMENT: Mutex<Option<(Environment, String)>> = Mutex::new(None);
+/// The library as opened to ask its version, kept open for the life of the process: ort opens
+/// the same file next and shares this load, so the library is loaded (and initialized) once,
+/// never unloaded and loaded again.
+static RUNTIME: Mutex<Option<libloading::Library>> = Mutex::new(None);
 
 /// The numeric precision of a Kokoro export, as its file name says (the official exports are
 /// named for it: `kokoro-v1.0.int8.onnx`, `kokoro-v1.0.fp16.onnx`, `kokoro-v1.0.onnx`).
@@ -99,7 +103,8 @@ pub fn environment(
         path: library.to_path_buf(),
         source,
     };
-    let version = runtime_version(library).map_err(runtime_err)?;
+    let (loaded, version) = open_runtime(library).map_err(runtime_err)?;
+    *RUNTIME.lock().unwrap_or_else(PoisonError::into_inner) = Some(loaded);
     check(&version)?;
     let built = ort::init_from(library)
         .map_err(|e| runtime_err(Box::new(e)))?
@@ -115,6 +120,13 @@ pub fn environment(
 /// The version the ONNX Runtime library at `library` reports (`OrtGetApiBase()->
 /// GetVersionString()`, e.g. "1.32.0"). Loading it runs its initializers, as using it would.
 pub fn runtime_version(library: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    open_runtime(library).map(|(_, version)| version)
+}
+
+/// Opens the ONNX Runtime library at `library` and asks its version.
+fn open_runtime(
+    library: &Path,
+) -> Result<(libloading::Library, String), Box<dyn std::error::Error + Send + Sync>> {
     /// The head of ONNX Runtime's `OrtApiBase` (onnxruntime_c_api.h): two function pointers.
     #[repr(C)]
     struct OrtApiBase {
@@ -125,22 +137,25 @@ pub fn runtime_version(library: &Path) -> Result<String, Box<dyn std::error::Err
     // SAFETY: `library` is the ONNX Runtime shared library the engine is about to load anyway
     // (ort loads the same file next); `OrtGetApiBase` takes no arguments and returns a pointer to
     // a static struct whose `GetVersionString` returns a static NUL-terminated string. Both
-    // pointers are checked for null before use, and the string is copied before the library
-    // handle is dropped (ort keeps the library loaded for the life of the process).
+    // pointers are checked for null before use, and the string is copied while the library is
+    // loaded.
     unsafe {
         let lib = libloading::Library::new(library)?;
-        let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const OrtApiBase> = lib
-            .get(b"OrtGetApiBase\0")
-            .map_err(|_| "it does not export OrtGetApiBase: not an ONNX Runtime library")?;
-        let base = get_base();
-        if base.is_null() {
-            return Err("OrtGetApiBase returned nothing".into());
-        }
-        let version = ((*base).get_version_string)();
-        if version.is_null() {
-            return Err("GetVersionString returned nothing".into());
-        }
-        Ok(std::ffi::CStr::from_ptr(version).to_str()?.to_string())
+        let version = {
+            let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const OrtApiBase> = lib
+                .get(b"OrtGetApiBase\0")
+                .map_err(|_| "it does not export OrtGetApiBase: not an ONNX Runtime library")?;
+            let base = get_base();
+            if base.is_null() {
+                return Err("OrtGetApiBase returned nothing".into());
+            }
+            let version = ((*base).get_version_string)();
+            if version.is_null() {
+                return Err("GetVersionString returned nothing".into());
+            }
+            std::ffi::CStr::from_ptr(version).to_str()?.to_string()
+        };
+        Ok((lib, version))
     }
 }
 
